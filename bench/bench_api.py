@@ -1,0 +1,489 @@
+"""HTTP benchmark of the Real Estate OS GraphQL API.
+
+What it measures
+    Client-observed latency and throughput of whole HTTP round trips to ``POST /graphql``:
+
+    * ``properties`` - an authenticated ``properties(first: 50)`` page with addresses and media
+      (GraphQL parsing, auth, database query, serialisation of a realistic listing page).
+    * ``login`` - the ``login`` mutation for the demo user; every call performs a real Argon2
+      password verification, so it is deliberately slow and CPU-bound.
+
+    Each scenario runs at each concurrency level (default 1 and 10 clients). A level of N means N
+    asyncio tasks, each with its own request loop, sharing one ``httpx.AsyncClient`` (HTTP/1.1,
+    keep-alive, at least N connections). Every run starts with a 2 s warm-up that is not measured,
+    then a measured run bounded by ``--seconds`` and ``--max-requests``. Non-200 responses,
+    responses carrying GraphQL ``errors`` (or login payload errors) and transport errors count as
+    failures. Percentiles are nearest-rank over the sorted latencies of all measured requests.
+
+    The client runs on the same machine as the server, so the numbers include its CPU cost too.
+
+How to run
+    make bench
+    .venv/bin/python bench/bench_api.py --seconds 5 --scenarios properties --clients 1,10
+
+    Without ``--url`` it starts ``.venv/bin/reos serve --migrate --seed-if-empty`` on a free port
+    with its own embedded PostgreSQL data directory (``.data/bench``, reused across runs) and stops
+    it at the end. With ``--url http://host:port`` it benchmarks an already running server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+HEALTH_TIMEOUT_S = 120.0
+WARMUP_S = 2.0
+STOP_GRACE_S = 10.0
+REQUEST_TIMEOUT_S = 60.0
+PAGE_SIZE = 50
+DEMO_EMAIL = "demo@reos.dev"
+DEMO_PASSWORD = "reos-demo"
+
+LOGIN_QUERY = (
+    "mutation($e:String!,$p:String!){ login(email:$e, password:$p)"
+    "{ accessToken errors { code message } } }"
+)
+PROPERTIES_QUERY = (
+    "query { properties(first: 50) { totalCount edges { cursor node { id listingId "
+    "address { unparsedAddress city stateOrProvince postalCode } propertyType standardStatus "
+    "listPrice bedroomsTotal bathroomsTotalInteger livingArea yearBuilt latitude longitude "
+    "media { url mediaCategory } } } pageInfo { hasNextPage endCursor } } }"
+)
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot go on (server did not start, unexpected response, ...)."""
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    label: str
+    payload: dict[str, Any]
+    needs_token: bool
+    is_failure: Callable[[dict[str, Any]], bool]
+
+
+def _has_graphql_errors(body: dict[str, Any]) -> bool:
+    return bool(body.get("errors")) or body.get("data") is None
+
+
+def _login_failed(body: dict[str, Any]) -> bool:
+    if _has_graphql_errors(body):
+        return True
+    login = body["data"].get("login") or {}
+    return bool(login.get("errors")) or not login.get("accessToken")
+
+
+def login_payload() -> dict[str, Any]:
+    return {"query": LOGIN_QUERY, "variables": {"e": DEMO_EMAIL, "p": DEMO_PASSWORD}}
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "properties": Scenario(
+        name="properties",
+        label=f"properties(first: {PAGE_SIZE})",
+        payload={"query": PROPERTIES_QUERY},
+        needs_token=True,
+        is_failure=_has_graphql_errors,
+    ),
+    "login": Scenario(
+        name="login",
+        label="login",
+        payload=login_payload(),
+        needs_token=False,
+        is_failure=_login_failed,
+    ),
+}
+
+
+# --------------------------------------------------------------------------- server process
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_command() -> list[str]:
+    return [str(REPO / ".venv" / "bin" / "reos"), "serve", "--migrate", "--seed-if-empty"]
+
+
+def server_description() -> str:
+    """The server command as a human would type it from the repository root."""
+    command = [str(Path(server_command()[0]).relative_to(REPO)), *server_command()[1:]]
+    return f"DATA_DIR=.data/bench {shlex.join(command)}"
+
+
+def server_env(port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATA_DIR=str(REPO / ".data" / "bench"),
+        PORT=str(port),
+        HOST="127.0.0.1",
+        REOS_ENV="development",
+        LOG_LEVEL="WARNING",
+        LOGIN_MAX_FAILURES_PER_ADDRESS="1000000",
+        LOGIN_MAX_FAILURES_PER_EMAIL="1000000",
+    )
+    return env
+
+
+def log_tail(log: IO[bytes], lines: int = 40) -> str:
+    log.flush()
+    log.seek(0)
+    text = log.read().decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:]) or "(no output)"
+
+
+def wait_for_health(base_url: str, timeout: float, proc: subprocess.Popen[bytes] | None) -> None:
+    deadline = time.monotonic() + timeout
+    last_error = "no attempt"
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise BenchError(f"server exited with code {proc.returncode} before /health was up")
+        try:
+            response = httpx.get(f"{base_url}/health", timeout=5.0)
+            if response.status_code == 200:
+                return
+            last_error = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
+        time.sleep(0.25)
+    raise BenchError(
+        f"GET {base_url}/health did not return 200 within {timeout:.0f} s (last: {last_error})"
+    )
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (lets it stop its embedded PostgreSQL), then SIGKILL after a grace period."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        print(
+            f"server did not stop within {STOP_GRACE_S:.0f} s; killing pid {proc.pid}",
+            file=sys.stderr,
+        )
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def running_server() -> Iterator[str]:
+    """Start the server on a free port, yield its base URL, always stop it afterwards."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            server_command(),
+            cwd=REPO,
+            env=server_env(port),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop the server ourselves
+        )
+        try:
+            try:
+                wait_for_health(base_url, HEALTH_TIMEOUT_S, proc)
+            except BenchError as exc:
+                raise BenchError(f"{exc}\n--- server output (tail) ---\n{log_tail(log)}") from exc
+            yield base_url
+        finally:
+            stop_server(proc)
+
+
+# --------------------------------------------------------------------------- HTTP calls
+
+
+async def post_graphql(
+    client: httpx.AsyncClient, url: str, payload: dict[str, Any], headers: dict[str, str]
+) -> tuple[int, dict[str, Any] | None]:
+    response = await client.post(url, json=payload, headers=headers)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return response.status_code, body if isinstance(body, dict) else None
+
+
+async def login(client: httpx.AsyncClient, graphql_url: str) -> str:
+    status, body = await post_graphql(client, graphql_url, login_payload(), {})
+    if status != 200 or body is None or _login_failed(body):
+        raise BenchError(f"login as {DEMO_EMAIL} failed: HTTP {status}, body {body!r}")
+    return str(body["data"]["login"]["accessToken"])
+
+
+async def check_properties(
+    client: httpx.AsyncClient, graphql_url: str, headers: dict[str, str]
+) -> None:
+    status, body = await post_graphql(client, graphql_url, SCENARIOS["properties"].payload, headers)
+    if status != 200 or body is None or body.get("errors"):
+        raise BenchError(f"properties query failed: HTTP {status}, body {str(body)[:2000]}")
+    edges = ((body.get("data") or {}).get("properties") or {}).get("edges") or []
+    if len(edges) != PAGE_SIZE:
+        raise BenchError(
+            f"properties(first: {PAGE_SIZE}) returned {len(edges)} edges; is the demo data seeded?"
+        )
+
+
+# --------------------------------------------------------------------------- load loop
+
+
+@dataclass
+class RunStats:
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: int = 0
+    started: int = 0
+
+
+@dataclass(frozen=True)
+class Result:
+    scenario: str
+    clients: int
+    requests: int
+    elapsed_s: float
+    p50_ms: float
+    p99_ms: float
+    failures: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+async def one_request(
+    client: httpx.AsyncClient, url: str, scenario: Scenario, headers: dict[str, str]
+) -> tuple[float, bool]:
+    """Latency in ms and whether the request failed."""
+    start = time.perf_counter()
+    try:
+        status, body = await post_graphql(client, url, scenario.payload, headers)
+        failed = status != 200 or body is None or scenario.is_failure(body)
+    except httpx.HTTPError:
+        failed = True
+    return (time.perf_counter() - start) * 1000.0, failed
+
+
+async def worker(
+    client: httpx.AsyncClient,
+    url: str,
+    scenario: Scenario,
+    headers: dict[str, str],
+    deadline: float,
+    max_requests: int,
+    stats: RunStats,
+) -> None:
+    while time.perf_counter() < deadline and stats.started < max_requests:
+        stats.started += 1  # single-threaded event loop: no lock needed
+        latency_ms, failed = await one_request(client, url, scenario, headers)
+        stats.latencies_ms.append(latency_ms)
+        stats.failures += failed
+
+
+async def drive(
+    client: httpx.AsyncClient,
+    url: str,
+    scenario: Scenario,
+    headers: dict[str, str],
+    clients: int,
+    seconds: float,
+    max_requests: int,
+) -> tuple[RunStats, float]:
+    stats = RunStats()
+    start = time.perf_counter()
+    deadline = start + seconds
+    await asyncio.gather(
+        *(
+            worker(client, url, scenario, headers, deadline, max_requests, stats)
+            for _ in range(clients)
+        )
+    )
+    return stats, time.perf_counter() - start
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of an ascending list (NaN when empty)."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(pct / 100.0 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+async def run_scenario(
+    client: httpx.AsyncClient,
+    url: str,
+    scenario: Scenario,
+    headers: dict[str, str],
+    clients: int,
+    seconds: float,
+    max_requests: int,
+) -> Result:
+    await drive(client, url, scenario, headers, clients, WARMUP_S, max_requests)
+    stats, elapsed = await drive(client, url, scenario, headers, clients, seconds, max_requests)
+    latencies = sorted(stats.latencies_ms)
+    return Result(
+        scenario=scenario.label,
+        clients=clients,
+        requests=len(latencies),
+        elapsed_s=elapsed,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        failures=stats.failures,
+    )
+
+
+async def benchmark(base_url: str, args: argparse.Namespace) -> list[Result]:
+    graphql_url = f"{base_url}/graphql"
+    max_clients = max(args.clients)
+    limits = httpx.Limits(max_connections=max_clients, max_keepalive_connections=max_clients)
+    timeout = httpx.Timeout(REQUEST_TIMEOUT_S)
+    results: list[Result] = []
+    async with httpx.AsyncClient(http1=True, http2=False, limits=limits, timeout=timeout) as client:
+        token = await login(client, graphql_url)
+        auth = {"Authorization": f"Bearer {token}"}
+        for name in args.scenarios:
+            scenario = SCENARIOS[name]
+            headers = auth if scenario.needs_token else {}
+            if name == "properties":
+                await check_properties(client, graphql_url, headers)
+            for clients in args.clients:
+                print(f"running {scenario.label} with {clients} client(s)...", file=sys.stderr)
+                results.append(
+                    await run_scenario(
+                        client,
+                        graphql_url,
+                        scenario,
+                        headers,
+                        clients,
+                        args.seconds,
+                        args.max_requests,
+                    )
+                )
+    return results
+
+
+# --------------------------------------------------------------------------- output
+
+
+def machine_facts() -> str:
+    return (
+        f"CPUs: {os.cpu_count()}, Python {platform.python_version()} "
+        f"({platform.python_implementation()}), {platform.system()} {platform.machine()}"
+    )
+
+
+def render_table(results: list[Result]) -> str:
+    lines = [
+        "| scenario | clients | requests | req/s | p50 ms | p99 ms | failures |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.scenario} | {r.clients} | {r.requests} | {r.rps:.1f} | "
+            f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.failures} |"
+        )
+    return "\n".join(lines)
+
+
+def render_report(results: list[Result], server: str, args: argparse.Namespace) -> str:
+    header = (
+        f"{machine_facts()}; server: `{server}`; "
+        f"{args.seconds:g} s per run (+{WARMUP_S:g} s warm-up), max {args.max_requests} requests"
+    )
+    return f"{header}\n\n{render_table(results)}"
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _csv_names(raw: str) -> list[str]:
+    names = [item.strip() for item in raw.split(",") if item.strip()]
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario(s) {unknown}; choose from {','.join(SCENARIOS)}"
+        )
+    return names
+
+
+def _csv_positive_ints(raw: str) -> list[int]:
+    try:
+        values = [int(item) for item in raw.split(",") if item.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {raw!r}") from exc
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("client counts must be positive integers")
+    return values
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--max-requests", type=int, default=20000, help="request cap per run")
+    parser.add_argument("--url", help="benchmark this running server instead of starting one")
+    parser.add_argument(
+        "--scenarios", type=_csv_names, default=list(SCENARIOS), help="e.g. properties,login"
+    )
+    parser.add_argument("--clients", type=_csv_positive_ints, default=[1, 10], help="e.g. 1,10")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.max_requests < 1:
+        parser.error("--seconds and --max-requests must be positive")
+    return args
+
+
+def run(args: argparse.Namespace) -> str:
+    if args.url:
+        base_url = args.url.rstrip("/")
+        wait_for_health(base_url, 10.0, None)
+        return render_report(asyncio.run(benchmark(base_url, args)), base_url, args)
+    with running_server() as base_url:
+        results = asyncio.run(benchmark(base_url, args))
+    return render_report(results, server_description(), args)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the server on SIGTERM as on Ctrl-C
+    try:
+        print(run(args))
+    except BenchError as exc:
+        print(f"benchmark aborted: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

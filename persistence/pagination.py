@@ -1,0 +1,49 @@
+"""Keyset pagination: opaque cursors over (sort value, id), nulls always last."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from domain.errors import DomainError, ErrorCode
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: KeyedColumnElement[Any]
+    id_column: KeyedColumnElement[Any]
+    descending: bool
+    parse: Callable[[str], Any]
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        direction = (lambda c: c.desc()) if self.descending else (lambda c: c.asc())
+        return [self.column.is_(None).asc(), direction(self.column), direction(self.id_column)]
+
+    def after(self, value: Any, row_id: UUID) -> ColumnElement[bool]:
+        """Rows strictly after (value, row_id) in this order."""
+        beyond_id = self.id_column < row_id if self.descending else self.id_column > row_id
+        if value is None:
+            return and_(self.column.is_(None), beyond_id)
+        beyond_value = self.column < value if self.descending else self.column > value
+        return or_(
+            self.column.is_(None), beyond_value, and_(self.column == value, beyond_id)
+        )
+
+    def cursor(self, value: Any, row_id: UUID) -> str:
+        raw = json.dumps([None if value is None else str(value), str(row_id)])
+        return base64.urlsafe_b64encode(raw.encode()).decode()
+
+    def decode(self, cursor: str) -> tuple[Any, UUID]:
+        """The (value, id) a cursor points at; INVALID for anything we did not issue."""
+        try:
+            value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            return (None if value is None else self.parse(value)), UUID(row_id)
+        except Exception as exc:
+            raise DomainError.of(ErrorCode.INVALID, "Malformed cursor.", "after") from exc

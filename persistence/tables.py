@@ -1,0 +1,139 @@
+"""SQLAlchemy Core tables (the DDL lives in migrations/)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("email", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("family_id", UUID(as_uuid=True), nullable=False),
+    Column("token_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("rotated_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+properties = Table(
+    "properties",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("listing_id", Text),
+    Column("parcel_number", Text),
+    Column("parcel_key", Text),
+    Column("address_key", Text, nullable=False),
+    Column("unparsed_address", Text, nullable=False),
+    Column("street_number", Text),
+    Column("street_name", Text),
+    Column("unit_number", Text),
+    Column("city", Text, nullable=False),
+    Column("state_or_province", Text, nullable=False),
+    Column("postal_code", Text),
+    Column("county_or_parish", Text),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("property_type", Text),
+    Column("property_sub_type", Text),
+    Column("standard_status", Text),
+    Column("list_price", Numeric(14, 2)),
+    Column("original_list_price", Numeric(14, 2)),
+    Column("close_price", Numeric(14, 2)),
+    Column("close_date", Date),
+    Column("listing_contract_date", Date),
+    Column("days_on_market", Integer),
+    Column("bedrooms_total", Integer),
+    Column("bathrooms_total_integer", Integer),
+    Column("living_area", Numeric(12, 2)),
+    Column("lot_size_area", Numeric(14, 4)),
+    Column("lot_size_units", Text),
+    Column("year_built", Integer),
+    Column("tax_annual_amount", Numeric(14, 2)),
+    Column("association_fee", Numeric(14, 2)),
+    Column("features", ARRAY(Text), nullable=False),
+    Column("search_text", Text),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+property_media = Table(
+    "property_media",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("property_id", UUID(as_uuid=True), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("media_category", Text, nullable=False),
+    Column("short_description", Text),
+    Column("order", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+property_provenance = Table(
+    "property_provenance",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("property_id", UUID(as_uuid=True), primary_key=True),
+    Column("field", Text, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("confidence", Numeric(4, 3), nullable=False),
+    Column("locked", Boolean, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("aggregate_type", Text, nullable=False),
+    Column("aggregate_id", UUID(as_uuid=True), nullable=False),
+    Column("occurred_at", DateTime(timezone=True)),
+    Column("correlation_id", Text),
+    Column("actor_id", UUID(as_uuid=True)),
+    Column("payload", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,54 @@
+"""The typed per-request context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.permissions import Principal
+from persistence.database import TenantSession
+from persistence.ratelimit import LoginLimiter
+from resolvers.errors import forbidden, unauthenticated
+from resolvers.loaders import Loaders
+
+
+@dataclass
+class Services:
+    """Long-lived collaborators built once at start-up."""
+
+    engine: AsyncEngine
+    authenticator: Any
+    passwords: Any
+    login_limiter: LoginLimiter
+    refresh_ttl: timedelta
+
+
+@dataclass
+class Context:
+    request: Any
+    response: Any
+    services: Services
+    principal: Principal | None
+    session: TenantSession
+    loaders: Loaders
+    client_address: str = "unknown"
+    request_id: str | None = None
+    auth_error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def require(self, permission: str | None = None) -> Principal:
+        """The principal, after checking authentication and (optionally) a permission."""
+        if self.principal is None:
+            message = "Your access token is invalid or expired." if self.auth_error else None
+            raise unauthenticated(message or "Authentication required.")
+        if permission is not None and not self.principal.can(permission):
+            raise forbidden()
+        return self.principal
+
+    @property
+    def tenant_id(self) -> UUID:
+        return self.require().tenant_id

@@ -1,0 +1,55 @@
+"""Top-level API errors and the one helper that turns domain failures into payload errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from graphql import GraphQLError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.errors import DomainError, ErrorCode, FieldError
+
+T = TypeVar("T")
+
+UNIQUE_VIOLATION = "23505"
+
+
+class ApiError(GraphQLError):
+    """A top-level error whose message is safe to show and whose code clients can branch on."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message, extensions={"code": code})
+        self.code = code
+
+
+def unauthenticated(message: str = "Authentication required.") -> ApiError:
+    return ApiError(message, "UNAUTHENTICATED")
+
+
+def forbidden(message: str = "You do not have permission to do this.") -> ApiError:
+    return ApiError(message, "FORBIDDEN")
+
+
+def bad_input(message: str) -> ApiError:
+    return ApiError(message, "BAD_USER_INPUT")
+
+
+def _is_unique_violation(error: IntegrityError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == UNIQUE_VIOLATION or "23505" in str(error.orig)
+
+
+async def run_write(
+    context: Any, work: Callable[[AsyncConnection], Awaitable[T]]
+) -> tuple[T | None, list[FieldError]]:
+    """Run work in one transaction; domain failures roll everything back and come back as data."""
+    try:
+        async with context.session.write() as conn:
+            return await work(conn), []
+    except DomainError as error:
+        return None, list(error.errors)
+    except IntegrityError as error:
+        if _is_unique_violation(error):
+            return None, [FieldError(ErrorCode.CONFLICT, "This conflicts with an existing record.")]
+        raise

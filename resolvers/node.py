@@ -1,0 +1,47 @@
+"""Relay `node` and `nodes`: any object by its global ID, within the caller's tenant."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from domain.errors import DomainError
+from resolvers.context import Context
+from resolvers.errors import bad_input
+from resolvers.ids import from_global_id
+
+READ_PERMISSION = {"Property": "properties:read", "User": "users:read", "Tenant": None}
+
+
+def _loader(ctx: Context, type_name: str) -> Callable[[Any], Any] | None:
+    loaders = {
+        "Property": lambda: ctx.loaders.property_by_id,
+        "User": lambda: ctx.loaders.user_by_id,
+        "Tenant": lambda: ctx.loaders.tenant_by_id,
+    }
+    make = loaders.get(type_name)
+    return make().load if make else None
+
+
+async def node(ctx: Context, global_id: str) -> Any:
+    principal = ctx.require()
+    try:
+        type_name, local_id = from_global_id(global_id)
+    except DomainError as error:
+        raise bad_input(error.errors[0].message) from error
+    load = _loader(ctx, type_name)
+    if load is None:
+        return None
+    permission = READ_PERMISSION.get(type_name)
+    if permission and not principal.can(permission):
+        return None
+    if type_name == "Tenant" and local_id != principal.tenant_id:
+        return None
+    return await load(local_id)
+
+
+async def nodes(ctx: Context, global_ids: list[str]) -> list[Any]:
+    if len(global_ids) > 100:
+        raise bad_input("At most 100 IDs per request.")
+    return list(await asyncio.gather(*(node(ctx, gid) for gid in global_ids)))

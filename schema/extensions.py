@@ -1,0 +1,76 @@
+"""Schema extensions: error codes and masking, and closing the request's database session."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from resolvers.errors import ApiError
+
+logger = logging.getLogger("reos.graphql")
+
+INTERNAL_MESSAGE = "Internal server error."
+
+
+def _code_for_request_error(error: GraphQLError) -> str:
+    if error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """Known errors keep their message and code; anything unexpected is masked as INTERNAL."""
+    original = error.original_error
+    if isinstance(error, ApiError) or isinstance(original, ApiError):
+        return error
+    if original is None or isinstance(original, GraphQLError):
+        if (error.extensions or {}).get("code"):
+            return error
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": _code_for_request_error(error)},
+        )
+    logger.error(
+        "unexpected error",
+        exc_info=(type(original), original, original.__traceback__),
+        extra={"request_id": request_id, "path": error.path},
+    )
+    return GraphQLError(
+        INTERNAL_MESSAGE,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL", "requestId": request_id},
+    )
+
+
+class ErrorPolicy(SchemaExtension):
+    """Every top-level error carries extensions.code; no exception text or stack leaks out."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        result.errors = [shape_error(error, request_id) for error in result.errors]
+
+
+class CloseSession(SchemaExtension):
+    """Release the request's database connection when the operation ends."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            session = getattr(self.execution_context.context, "session", None)
+            if session is not None:
+                await session.close()

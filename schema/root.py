@@ -1,0 +1,45 @@
+"""The root schema assembled from the domains."""
+
+from __future__ import annotations
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules
+from strawberry.types import ExecutionContext
+
+from schema.auth import AuthMutation, AuthQuery, Tenant, User
+from schema.extensions import CloseSession, ErrorPolicy
+from schema.node import NodeQuery
+from schema.property import Property, PropertyMutation, PropertyQuery
+
+@strawberry.type(description="Read operations.")
+class Query(NodeQuery, AuthQuery, PropertyQuery):
+    pass
+
+
+@strawberry.type(description="Write operations: noun first, one input, a payload with errors.")
+class Mutation(AuthMutation, PropertyMutation):
+    pass
+
+
+class ReosSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Errors are logged once, structured, by ErrorPolicy; nothing else prints them."""
+
+
+def build_schema(introspection: bool = True) -> strawberry.Schema:
+    """The schema; without introspection, __schema and __type queries fail validation."""
+    extensions: list = [CloseSession, ErrorPolicy]
+    if not introspection:
+        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return ReosSchema(
+        query=Query, mutation=Mutation, types=[Property, User, Tenant], extensions=extensions
+    )
+
+
+logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)

@@ -1,0 +1,168 @@
+"""The ASGI application: GraphQL over HTTP and WebSocket, health, readiness, GraphiQL assets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from persistence.database import TenantSession, create_engine
+from persistence.ratelimit import LoginLimiter, MemoryFailureCounter, RedisFailureCounter
+from resolvers.context import Context, Services
+from resolvers.loaders import Loaders
+from schema.root import build_schema
+from server.auth import Authenticator, InvalidToken, Passwords, principal_from_header
+from server.middleware import RequestIdMiddleware
+from server.settings import Settings
+
+logger = logging.getLogger("reos.server")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+GRAPHIQL_PAGE = STATIC_DIR / "graphiql" / "index.html"
+
+
+class GraphQLApp(GraphQL):
+    """Strawberry's ASGI view with our context, and GraphiQL from our own static files."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            build_schema(introspection=settings.introspection_enabled),
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        )
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(GRAPHIQL_PAGE.read_text())
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        state = request.app.state
+        services: Services = state.services
+        principal, auth_error = None, None
+        try:
+            principal = principal_from_header(services.authenticator, request.headers.get("authorization"))
+        except InvalidToken as exc:
+            auth_error = str(exc)
+        tenant_id = principal.tenant_id if principal else None
+        session = TenantSession(services.engine, tenant_id)
+        return Context(
+            request=request,
+            response=response,
+            services=services,
+            principal=principal,
+            session=session,
+            loaders=Loaders(session, tenant_id),
+            client_address=request.client.host if request.client else "unknown",
+            request_id=request.scope.get("state", {}).get("request_id"),
+            auth_error=auth_error,
+        )
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    """Ready when the database (as the app role) and pub/sub answer."""
+    checks: dict[str, str] = {}
+    services: Services = request.app.state.services
+    try:
+        async with services.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:
+        logger.warning("readiness: database unreachable", exc_info=True)
+        checks["database"] = "unavailable"
+    redis = request.app.state.redis
+    if redis is None:
+        checks["pubsub"] = "ok (in-memory)"
+    else:
+        try:
+            await redis.ping()
+            checks["pubsub"] = "ok"
+        except Exception:
+            logger.warning("readiness: redis unreachable", exc_info=True)
+            checks["pubsub"] = "unavailable"
+    healthy = all(value.startswith("ok") for value in checks.values())
+    return JSONResponse({"status": "ready" if healthy else "unavailable", **checks}, 200 if healthy else 503)
+
+
+async def favicon(request: Request) -> Response:
+    return Response(status_code=204)
+
+
+def create_app(settings: Settings, database_url: str | URL) -> Starlette:
+    """The app, connecting to PostgreSQL as the application role at database_url."""
+    settings.check()
+    graphql = GraphQLApp(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(database_url, pool_size=settings.db_pool_size)
+        redis = None
+        if settings.redis_url:
+            import redis.asyncio as redis_asyncio
+
+            redis = redis_asyncio.from_url(settings.redis_url)
+        counter = (
+            RedisFailureCounter(redis, settings.login_failure_window_seconds)
+            if redis is not None
+            else MemoryFailureCounter(settings.login_failure_window_seconds)
+        )
+        app.state.redis = redis
+        app.state.services = Services(
+            engine=engine,
+            authenticator=Authenticator(settings.jwt_secret, settings.access_token_ttl_seconds),
+            passwords=Passwords(),
+            login_limiter=LoginLimiter(
+                counter, settings.login_max_failures_per_email, settings.login_max_failures_per_address
+            ),
+            refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
+
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/health", health),
+        Route("/ready", ready),
+        Route("/favicon.ico", favicon),
+    ]
+    if settings.graphiql_enabled:
+        routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
+        routes.append(Route("/", lambda request: FileResponse(GRAPHIQL_PAGE)))
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "x-request-id", "apollo-require-preflight"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.settings = settings
+    return app

@@ -1,0 +1,98 @@
+"""Settings read from environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEVELOPMENT_JWT_SECRET = "reos-development-secret-do-not-use-in-production"
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used as given."""
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _list(env: dict[str, str], name: str, default: list[str]) -> list[str]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".data")
+    database_url: str | None = None
+    app_database_url: str | None = None
+    app_db_password: str = "reos-app-dev"
+    redis_url: str | None = None
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+    cors_origins: list[str] = field(default_factory=list)
+    log_level: str = "INFO"
+    login_max_failures_per_email: int = 5
+    login_max_failures_per_address: int = 20
+    login_failure_window_seconds: int = 900
+    db_pool_size: int = 10
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return not self.is_production
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        return cls(
+            env=env.get("REOS_ENV", "development"),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000),
+            data_dir=Path(env.get("DATA_DIR") or ".data"),
+            database_url=env.get("DATABASE_URL") or None,
+            app_database_url=env.get("APP_DATABASE_URL") or None,
+            app_db_password=env.get("APP_DB_PASSWORD", "reos-app-dev"),
+            redis_url=env.get("REDIS_URL") or None,
+            jwt_secret=env.get("JWT_SECRET") or DEVELOPMENT_JWT_SECRET,
+            access_token_ttl_seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 900),
+            refresh_token_ttl_days=_int(env, "REFRESH_TOKEN_TTL_DAYS", 30),
+            cors_origins=_list(env, "CORS_ORIGINS", []),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            login_max_failures_per_email=_int(env, "LOGIN_MAX_FAILURES_PER_EMAIL", 5),
+            login_max_failures_per_address=_int(env, "LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+            login_failure_window_seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 900),
+            db_pool_size=_int(env, "DB_POOL_SIZE", 10),
+        )
+
+    def check(self) -> None:
+        """Refuse configurations that are unsafe for the chosen environment."""
+        if self.env not in ("development", "test", "production"):
+            raise SettingsError("REOS_ENV must be development, test or production")
+        if self.is_production:
+            if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+                raise SettingsError("JWT_SECRET must be set in production")
+            if len(self.jwt_secret) < 32:
+                raise SettingsError("JWT_SECRET must be at least 32 characters in production")
+            if self.app_database_url is None and self.app_db_password == "reos-app-dev":
+                raise SettingsError("APP_DATABASE_URL or APP_DB_PASSWORD must be set in production")
