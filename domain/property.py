@@ -192,7 +192,9 @@ def validate_fields(values: dict[str, Any], path: tuple[str, ...] = ("input",)) 
     for name, limit in TEXT_LIMITS.items():
         value = values.get(name)
         if value is not None and len(value) > limit:
-            errors.append(_invalid(path, name, f"{camel_case(name)} is longer than {limit} characters."))
+            errors.append(
+                _invalid(path, name, f"{camel_case(name)} is longer than {limit} characters.")
+            )
     for name in ("unparsed_address", "city", "state_or_province"):
         if name in values and values[name] is not None and not str(values[name]).strip():
             errors.append(_invalid(path, name, f"{camel_case(name)} cannot be blank."))
@@ -204,7 +206,9 @@ def validate_fields(values: dict[str, Any], path: tuple[str, ...] = ("input",)) 
     for name, (low, high) in COUNT_FIELDS.items():
         value = values.get(name)
         if value is not None and not low <= value <= high:
-            errors.append(_invalid(path, name, f"{camel_case(name)} must be between {low} and {high}."))
+            errors.append(
+                _invalid(path, name, f"{camel_case(name)} must be between {low} and {high}.")
+            )
     for name, places in AREA_FIELDS.items():
         value = values.get(name)
         if value is None:
@@ -212,9 +216,13 @@ def validate_fields(values: dict[str, Any], path: tuple[str, ...] = ("input",)) 
         if not isinstance(value, Decimal):
             value = Decimal(str(value))
         if not value.is_finite() or value < 0 or value > MAX_AREA:
-            errors.append(_invalid(path, name, f"{camel_case(name)} must be between 0 and {MAX_AREA:,}."))
+            errors.append(
+                _invalid(path, name, f"{camel_case(name)} must be between 0 and {MAX_AREA:,}.")
+            )
         elif value.as_tuple().exponent < -places:  # type: ignore[operator]
-            errors.append(_invalid(path, name, f"{camel_case(name)} has more than {places} decimals."))
+            errors.append(
+                _invalid(path, name, f"{camel_case(name)} has more than {places} decimals.")
+            )
     latitude, longitude = values.get("latitude"), values.get("longitude")
     if latitude is not None and not -90 <= latitude <= 90:
         errors.append(_invalid(path, "latitude", "latitude must be between -90 and 90."))
@@ -222,7 +230,9 @@ def validate_fields(values: dict[str, Any], path: tuple[str, ...] = ("input",)) 
         errors.append(_invalid(path, "longitude", "longitude must be between -180 and 180."))
     year = values.get("year_built")
     if year is not None and not 1600 <= year <= today.year + 3:
-        errors.append(_invalid(path, "year_built", f"yearBuilt must be between 1600 and {today.year + 3}."))
+        errors.append(
+            _invalid(path, "year_built", f"yearBuilt must be between 1600 and {today.year + 3}.")
+        )
     dom = values.get("days_on_market")
     if dom is not None and not 0 <= dom <= 36500:
         errors.append(_invalid(path, "days_on_market", "daysOnMarket must be between 0 and 36500."))
@@ -236,7 +246,9 @@ def validate_fields(values: dict[str, Any], path: tuple[str, ...] = ("input",)) 
             errors.append(_invalid(path, "features", f"At most {MAX_FEATURES} features."))
         elif any(not f.strip() or len(f) > MAX_FEATURE_LENGTH for f in features):
             errors.append(
-                _invalid(path, "features", f"Each feature must be 1-{MAX_FEATURE_LENGTH} characters.")
+                _invalid(
+                    path, "features", f"Each feature must be 1-{MAX_FEATURE_LENGTH} characters."
+                )
             )
     return errors
 
@@ -259,7 +271,9 @@ def unlocked_changes(
     }
 
 
-def change_events(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def change_events(
+    before: dict[str, Any], after: dict[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
     """The price and status events implied by a change, as (event_type, payload) pairs."""
     events: list[tuple[str, dict[str, Any]]] = []
     if before.get("list_price") != after.get("list_price") and "list_price" in after:
@@ -324,12 +338,18 @@ def derived_fields(values: dict[str, Any], path: tuple[str, ...] = ("input",)) -
         errors.append(FieldError(ErrorCode.INVALID, "city is required.", (*address_path, "city")))
     if not state:
         errors.append(
-            FieldError(ErrorCode.INVALID, "stateOrProvince is required.", (*address_path, "stateOrProvince"))
+            FieldError(
+                ErrorCode.INVALID,
+                "stateOrProvince is required.",
+                (*address_path, "stateOrProvince"),
+            )
         )
     parcel = values.get("parcel_number")
     if parcel is not None and not any(ch.isalnum() for ch in parcel):
         errors.append(
-            FieldError(ErrorCode.INVALID, "parcelNumber has no letters or digits.", (*path, "parcelNumber"))
+            FieldError(
+                ErrorCode.INVALID, "parcelNumber has no letters or digits.", (*path, "parcelNumber")
+            )
         )
     if errors:
         raise DomainError(*errors)

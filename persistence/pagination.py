@@ -32,9 +32,7 @@ class SortKey:
         if value is None:
             return and_(self.column.is_(None), beyond_id)
         beyond_value = self.column < value if self.descending else self.column > value
-        return or_(
-            self.column.is_(None), beyond_value, and_(self.column == value, beyond_id)
-        )
+        return or_(self.column.is_(None), beyond_value, and_(self.column == value, beyond_id))
 
     def cursor(self, value: Any, row_id: UUID) -> str:
         raw = json.dumps([None if value is None else str(value), str(row_id)])

@@ -117,7 +117,9 @@ async def list_properties(
 
 
 async def count_properties(session: TenantSession, query: PropertyListQuery) -> int:
-    rows = await session.fetch(select(func.count()).select_from(properties).where(*_conditions(query)))
+    rows = await session.fetch(
+        select(func.count()).select_from(properties).where(*_conditions(query))
+    )
     return rows[0][0]
 
 
@@ -179,7 +181,9 @@ async def find_by_keys(
     return None
 
 
-async def get_for_update(conn: AsyncConnection, tenant_id: UUID, property_id: UUID) -> Property | None:
+async def get_for_update(
+    conn: AsyncConnection, tenant_id: UUID, property_id: UUID
+) -> Property | None:
     c = properties.c
     row = (
         await conn.execute(

@@ -40,7 +40,9 @@ class MemoryFailureCounter:
 class RedisFailureCounter:
     """Counters shared by every instance through Redis (a fixed window per key)."""
 
-    def __init__(self, redis: object, window_seconds: int, prefix: str = "reos:login-fail:") -> None:
+    def __init__(
+        self, redis: object, window_seconds: int, prefix: str = "reos:login-fail:"
+    ) -> None:
         self.redis = redis
         self.window = window_seconds
         self.prefix = prefix

@@ -1,4 +1,4 @@
-"""Demo data: two tenants, one user per role, ~300 properties each. Seeding twice changes nothing."""
+"""Demo data: two tenants, a user per role, ~300 properties each. Seeding twice changes nothing."""
 
 from __future__ import annotations
 
@@ -61,7 +61,10 @@ async def _seed_tenant(
 ) -> SeedReport:
     report = SeedReport()
     inserted = await conn.execute(
-        pg_insert(tenants).values(id=tenant.id, name=tenant.name).on_conflict_do_nothing().returning(tenants.c.id)
+        pg_insert(tenants)
+        .values(id=tenant.id, name=tenant.name)
+        .on_conflict_do_nothing()
+        .returning(tenants.c.id)
     )
     report.tenants += len(inserted.all())
     existing = set(
@@ -82,7 +85,9 @@ async def _seed_tenant(
         )
         report.users += 1
     count = (
-        await conn.execute(select(func.count()).select_from(properties).where(properties.c.tenant_id == tenant.id))
+        await conn.execute(
+            select(func.count()).select_from(properties).where(properties.c.tenant_id == tenant.id)
+        )
     ).scalar_one()
     if count == 0:
         report.properties = await _seed_properties(conn, tenant, today)
@@ -101,7 +106,12 @@ async def _seed_properties(conn: AsyncConnection, tenant: DemoTenant, today: dat
             {"id": property_id, "tenant_id": tenant.id, **values, **derived_fields(values)}
         )
         media_rows += [
-            {"id": uuid.uuid5(property_id, m["url"]), "tenant_id": tenant.id, "property_id": property_id, **m}
+            {
+                "id": uuid.uuid5(property_id, m["url"]),
+                "tenant_id": tenant.id,
+                "property_id": property_id,
+                **m,
+            }
             for m in item["media"]
         ]
         provenance_rows += [
@@ -123,7 +133,9 @@ async def _seed_properties(conn: AsyncConnection, tenant: DemoTenant, today: dat
     return len(property_rows)
 
 
-async def seed(owner_url: str, hash_password: Callable[[str], str], today: date | None = None) -> SeedReport:
+async def seed(
+    owner_url: str, hash_password: Callable[[str], str], today: date | None = None
+) -> SeedReport:
     """Create the demo tenants, users and properties that are missing."""
     engine = create_engine(async_url(owner_url), pool_size=1)
     total = SeedReport()

@@ -167,7 +167,9 @@ async def revoke_family(conn: AsyncConnection, tenant_id: UUID, family_id: UUID)
 async def get_tenant(conn: AsyncConnection, tenant_id: UUID) -> Tenant | None:
     row = (
         await conn.execute(
-            select(tenants.c.id, tenants.c.name, tenants.c.created_at).where(tenants.c.id == tenant_id)
+            select(tenants.c.id, tenants.c.name, tenants.c.created_at).where(
+                tenants.c.id == tenant_id
+            )
         )
     ).first()
     return Tenant(**row._mapping) if row else None

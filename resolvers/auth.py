@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 from domain.errors import DomainError, ErrorCode, FieldError
 from domain.permissions import Role
+from domain.tokens import hash_refresh_token, new_refresh_token, refresh_token_tenant
 from domain.user import Tenant, User, normalize_email, validate_new_user
 from persistence import users as user_store
 from persistence.database import transaction
 from resolvers.context import Context
 from resolvers.errors import ApiError, run_write
-from domain.tokens import hash_refresh_token, new_refresh_token, refresh_token_tenant
 
 INVALID_CREDENTIALS = FieldError(ErrorCode.INVALID_CREDENTIALS, "Wrong e-mail or password.")
 INVALID_REFRESH = FieldError(ErrorCode.INVALID_TOKEN, "This refresh token is not valid.")
@@ -46,7 +46,12 @@ async def _issue(ctx: Context, user: User, family_id: uuid.UUID) -> AuthResult:
     refresh = new_refresh_token(user.tenant_id)
     async with transaction(services.engine, user.tenant_id) as conn:
         await user_store.insert_refresh_token(
-            conn, user.tenant_id, user.id, family_id, hash_refresh_token(refresh), services.refresh_ttl
+            conn,
+            user.tenant_id,
+            user.id,
+            family_id,
+            hash_refresh_token(refresh),
+            services.refresh_ttl,
         )
     return AuthResult(
         access_token=services.authenticator.issue_access_token(user.id, user.tenant_id, user.role),
@@ -126,7 +131,9 @@ async def me(ctx: Context) -> User | None:
     return await ctx.loaders.user_by_id.load(ctx.principal.user_id)
 
 
-async def user_create(ctx: Context, email: str, name: str, role: Role, password: str) -> UserCreateResult:
+async def user_create(
+    ctx: Context, email: str, name: str, role: Role, password: str
+) -> UserCreateResult:
     principal = ctx.require("users:write")
     email = normalize_email(email)
     try:

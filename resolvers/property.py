@@ -104,13 +104,22 @@ def media_values(data: Any) -> list[dict[str, Any]] | None:
         url = (item.url or "").strip()
         if not url or len(url) > 2048 or not (url.startswith(("https://", "http://", "/"))):
             raise DomainError.of(
-                ErrorCode.INVALID, "Media URL must be an http(s) URL or a path.", "input", "media", str(index), "url"
+                ErrorCode.INVALID,
+                "Media URL must be an http(s) URL or a path.",
+                "input",
+                "media",
+                str(index),
+                "url",
             )
         description = item.short_description if item.short_description is not UNSET else None
         if description is not None and len(description) > 500:
             raise DomainError.of(
-                ErrorCode.INVALID, "shortDescription is longer than 500 characters.",
-                "input", "media", str(index), "shortDescription",
+                ErrorCode.INVALID,
+                "shortDescription is longer than 500 characters.",
+                "input",
+                "media",
+                str(index),
+                "shortDescription",
             )
         category = item.media_category if item.media_category not in (UNSET, None) else "Photo"
         items.append(
@@ -128,7 +137,9 @@ def _decode_property_id(global_id: str) -> UUID:
     return from_global_id(global_id, expected="Property")[1]
 
 
-def _event(prop: Property, actor: UUID, event_type: str, extra: dict[str, Any] | None = None) -> Event:
+def _event(
+    prop: Property, actor: UUID, event_type: str, extra: dict[str, Any] | None = None
+) -> Event:
     return Event(
         event_type=event_type,
         aggregate_type="property",
@@ -154,8 +165,17 @@ def list_query(ctx: Context, filter: Any) -> PropertyListQuery:
     if filter is None:
         return query
     for name in (
-        "city", "postal_code", "min_price", "max_price", "min_bedrooms", "max_bedrooms",
-        "min_bathrooms", "max_bathrooms", "min_living_area", "max_living_area", "text",
+        "city",
+        "postal_code",
+        "min_price",
+        "max_price",
+        "min_bedrooms",
+        "max_bedrooms",
+        "min_bathrooms",
+        "max_bathrooms",
+        "min_living_area",
+        "max_living_area",
+        "text",
     ):
         value = getattr(filter, name, None)
         if value is not None and value is not UNSET:
@@ -221,14 +241,26 @@ async def property_create(ctx: Context, data: Any) -> PropertyResult:
         prop = await store.insert_property(conn, principal.tenant_id, values)
         if prop is None:
             raise DomainError.of(
-                ErrorCode.CONFLICT, "A property with this address or parcel already exists.", "input", "address"
+                ErrorCode.CONFLICT,
+                "A property with this address or parcel already exists.",
+                "input",
+                "address",
             )
         await store.record_provenance(
-            conn, principal.tenant_id, prop.id, typed, USER_SOURCE, datetime.now(UTC), Decimal(1), True
+            conn,
+            principal.tenant_id,
+            prop.id,
+            typed,
+            USER_SOURCE,
+            datetime.now(UTC),
+            Decimal(1),
+            True,
         )
         if media_items:
             await store.replace_media(conn, principal.tenant_id, prop.id, media_items)
-        await add_events(conn, [_event(prop, principal.user_id, "property.created")], ctx.request_id)
+        await add_events(
+            conn, [_event(prop, principal.user_id, "property.created")], ctx.request_id
+        )
         return prop
 
     prop, errors = await run_write(ctx, create)
@@ -258,7 +290,14 @@ async def _apply_changes(
         prop = await store.update_property(conn, principal.tenant_id, current.id, updates)
         source, fetched_at, confidence, locked = provenance_source
         await store.record_provenance(
-            conn, principal.tenant_id, prop.id, changes.keys(), source, fetched_at, confidence, locked
+            conn,
+            principal.tenant_id,
+            prop.id,
+            changes.keys(),
+            source,
+            fetched_at,
+            confidence,
+            locked,
         )
     if media_items is not None:
         await store.replace_media(conn, principal.tenant_id, current.id, media_items)
@@ -304,9 +343,13 @@ async def property_delete(ctx: Context, global_id: str) -> PropertyDeleteResult:
 
     async def delete(conn: AsyncConnection) -> str:
         current = await store.get_for_update(conn, principal.tenant_id, property_id)
-        if current is None or not await store.delete_property(conn, principal.tenant_id, property_id):
+        if current is None or not await store.delete_property(
+            conn, principal.tenant_id, property_id
+        ):
             raise DomainError(NOT_FOUND)
-        await add_events(conn, [_event(current, principal.user_id, "property.deleted")], ctx.request_id)
+        await add_events(
+            conn, [_event(current, principal.user_id, "property.deleted")], ctx.request_id
+        )
         return to_global_id("Property", property_id)
 
     deleted_id, errors = await run_write(ctx, delete)
@@ -321,7 +364,9 @@ def _intake_source(data: Any) -> tuple[str, datetime, Decimal, bool]:
         )
     confidence = data.confidence if data.confidence not in (UNSET, None) else 1.0
     if not 0 <= confidence <= 1:
-        raise DomainError.of(ErrorCode.INVALID, "confidence must be between 0 and 1.", "input", "confidence")
+        raise DomainError.of(
+            ErrorCode.INVALID, "confidence must be between 0 and 1.", "input", "confidence"
+        )
     fetched_at = data.fetched_at if data.fetched_at not in (UNSET, None) else datetime.now(UTC)
     if fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=UTC)
@@ -346,13 +391,17 @@ async def property_intake(ctx: Context, data: Any) -> PropertyIntakeResult:
     async def intake(conn: AsyncConnection) -> tuple[Property, bool]:
         tenant_id = principal.tenant_id
         for _attempt in range(2):
-            current = await store.find_by_keys(conn, tenant_id, keys["parcel_key"], keys["address_key"])
+            current = await store.find_by_keys(
+                conn, tenant_id, keys["parcel_key"], keys["address_key"]
+            )
             if current is not None:
                 locked = await store.locked_fields(conn, tenant_id, current.id)
                 incoming = {k: v for k, v in values.items() if v is not None}
                 changes = unlocked_changes(editable_values(current), incoming, locked)
                 changes.pop("unparsed_address", None)
-                prop = await _apply_changes(conn, ctx, current, changes, media_items, provenance_source)
+                prop = await _apply_changes(
+                    conn, ctx, current, changes, media_items, provenance_source
+                )
                 return prop, False
             prop = await store.insert_property(conn, tenant_id, {**values, **keys})
             if prop is not None:
@@ -361,7 +410,9 @@ async def property_intake(ctx: Context, data: Any) -> PropertyIntakeResult:
                 )
                 if media_items:
                     await store.replace_media(conn, tenant_id, prop.id, media_items)
-                await add_events(conn, [_event(prop, principal.user_id, "property.created")], ctx.request_id)
+                await add_events(
+                    conn, [_event(prop, principal.user_id, "property.created")], ctx.request_id
+                )
                 return prop, True
         raise DomainError.of(ErrorCode.CONFLICT, "This property changed while it was being saved.")
 

@@ -59,7 +59,9 @@ class User(Node):
 @strawberry.type(description="Tokens for a signed-in user, or why sign-in failed.")
 class AuthPayload:
     access_token: str | None = strawberry.field(description="JWT for `Authorization: Bearer`.")
-    refresh_token: str | None = strawberry.field(description="Single-use: rotate with tokenRefresh.")
+    refresh_token: str | None = strawberry.field(
+        description="Single-use: rotate with tokenRefresh."
+    )
     expires_in: int | None = strawberry.field(description="Seconds until the access token expires.")
     user: User | None
     errors: list[UserError]
@@ -99,7 +101,7 @@ class AuthMutation:
         return await resolve.login(info.context, email, password)  # type: ignore[return-value]
 
     @strawberry.mutation(
-        description="Exchange a refresh token for new tokens; reusing an old one revokes the session."
+        description="Exchange a refresh token for new ones; reusing an old one revokes the session."
     )
     async def token_refresh(self, info: Info, refresh_token: str) -> AuthPayload:
         return await resolve.token_refresh(info.context, refresh_token)  # type: ignore[return-value]
@@ -108,7 +110,9 @@ class AuthMutation:
     async def logout(self, info: Info, refresh_token: str) -> LogoutPayload:
         return await resolve.logout(info.context, refresh_token)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Add a user to your tenant (ADMIN only).", extensions=requires("users:write"))
+    @strawberry.mutation(
+        description="Add a user to your tenant (ADMIN only).", extensions=requires("users:write")
+    )
     async def user_create(self, info: Info, input: UserCreateInput) -> UserCreatePayload:
         return await resolve.user_create(  # type: ignore[return-value]
             info.context, input.email, input.name, input.role, input.password

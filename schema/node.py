@@ -12,10 +12,14 @@ from schema.permissions import requires
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Any object by its global ID; null when not found.", extensions=requires())
+    @strawberry.field(
+        description="Any object by its global ID; null when not found.", extensions=requires()
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await resolve.node(info.context, id)
 
-    @strawberry.field(description="Objects by global IDs, in order; null where not found.", extensions=requires())
+    @strawberry.field(
+        description="Objects by global IDs, in order; null where not found.", extensions=requires()
+    )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         return await resolve.nodes(info.context, ids)

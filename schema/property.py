@@ -221,11 +221,15 @@ class PropertyDeletePayload:
 
 @strawberry.type
 class PropertyQuery:
-    @strawberry.field(description="A property by ID; null when not found.", extensions=requires("properties:read"))
+    @strawberry.field(
+        description="A property by ID; null when not found.", extensions=requires("properties:read")
+    )
     async def property(self, info: Info, id: strawberry.ID) -> Property | None:
         return await resolve.property_by_id(info.context, id)  # type: ignore[return-value]
 
-    @strawberry.field(description="Properties, filtered and sorted.", extensions=requires("properties:read"))
+    @strawberry.field(
+        description="Properties, filtered and sorted.", extensions=requires("properties:read")
+    )
     async def properties(
         self,
         info: Info,
@@ -259,5 +263,7 @@ class PropertyMutation:
         description="Create or enrich a property; the same parcel or address is the same property.",
         extensions=requires("properties:write"),
     )
-    async def property_intake(self, info: Info, input: PropertyIntakeInput) -> PropertyIntakePayload:
+    async def property_intake(
+        self, info: Info, input: PropertyIntakeInput
+    ) -> PropertyIntakePayload:
         return await resolve.property_intake(info.context, input)  # type: ignore[return-value]

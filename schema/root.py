@@ -15,6 +15,7 @@ from schema.extensions import CloseSession, ErrorPolicy
 from schema.node import NodeQuery
 from schema.property import Property, PropertyMutation, PropertyQuery
 
+
 @strawberry.type(description="Read operations.")
 class Query(NodeQuery, AuthQuery, PropertyQuery):
     pass

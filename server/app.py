@@ -56,7 +56,9 @@ class GraphQLApp(GraphQL):
         services: Services = state.services
         principal, auth_error = None, None
         try:
-            principal = principal_from_header(services.authenticator, request.headers.get("authorization"))
+            principal = principal_from_header(
+                services.authenticator, request.headers.get("authorization")
+            )
         except InvalidToken as exc:
             auth_error = str(exc)
         tenant_id = principal.tenant_id if principal else None
@@ -100,7 +102,9 @@ async def ready(request: Request) -> Response:
             logger.warning("readiness: redis unreachable", exc_info=True)
             checks["pubsub"] = "unavailable"
     healthy = all(value.startswith("ok") for value in checks.values())
-    return JSONResponse({"status": "ready" if healthy else "unavailable", **checks}, 200 if healthy else 503)
+    return JSONResponse(
+        {"status": "ready" if healthy else "unavailable", **checks}, 200 if healthy else 503
+    )
 
 
 async def favicon(request: Request) -> Response:
@@ -131,7 +135,9 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             authenticator=Authenticator(settings.jwt_secret, settings.access_token_ttl_seconds),
             passwords=Passwords(),
             login_limiter=LoginLimiter(
-                counter, settings.login_max_failures_per_email, settings.login_max_failures_per_address
+                counter,
+                settings.login_max_failures_per_email,
+                settings.login_max_failures_per_address,
             ),
             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
         )
@@ -158,7 +164,12 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["authorization", "content-type", "x-request-id", "apollo-require-preflight"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "x-request-id",
+                "apollo-require-preflight",
+            ],
             expose_headers=["x-request-id"],
             max_age=600,
         ),

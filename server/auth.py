@@ -79,6 +79,8 @@ class Passwords:
     def verify(self, password_hash: str | None, password: str) -> bool:
         """Constant work whether or not the user exists (a dummy hash stands in)."""
         try:
-            return self.hasher.verify(password_hash or self._dummy, password) and bool(password_hash)
+            return self.hasher.verify(password_hash or self._dummy, password) and bool(
+                password_hash
+            )
         except (VerificationError, InvalidHashError):
             return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from persistence.database import app_role_url
@@ -62,7 +63,14 @@ def cmd_serve(settings: Settings, migrate: bool, seed_if_empty: bool) -> None:
         cmd_seed(settings, owner)
     app = create_app(settings, app_database_url(settings, owner))
     print(banner(settings), file=sys.stderr, flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exiting normally instead lets the
+    # embedded PostgreSQL stop through its exit hook.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def banner(settings: Settings) -> str:

@@ -50,7 +50,7 @@ def owner_url() -> Iterator[str]:
     """The owner's URL of a fresh embedded PostgreSQL, migrated and seeded."""
     data_dir = Path(tempfile.mkdtemp(prefix="reos-test-"))
     os.chmod(data_dir, 0o755)
-    url = start_embedded_postgres(data_dir, database="reos_test")
+    url = start_embedded_postgres(data_dir, database="reos_test", cleanup_mode="delete")
     run_migrations(url, APP_PASSWORD)
     asyncio.run(seed(url, Passwords().hash))
     yield url
@@ -60,7 +60,17 @@ def owner_url() -> Iterator[str]:
 def redis_url() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -106,9 +116,13 @@ class Api:
         self.client = client
         self.tokens: dict[str, str] = {}
 
-    def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict:
+    def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         assert response.status_code in (200, 400), response.text
         return response.json()
 
@@ -161,7 +175,9 @@ def count_statements(client: TestClient) -> Iterator[StatementCounter]:
     event.remove(engine, "before_cursor_execute", counter)
 
 
-def sql(url: str, query: str, *args: Any, user: str | None = None, password: str | None = None) -> list[Any]:
+def sql(
+    url: str, query: str, *args: Any, user: str | None = None, password: str | None = None
+) -> list[Any]:
     """Run one query straight through asyncpg (as the owner, or as another role)."""
 
     async def run() -> list[Any]:

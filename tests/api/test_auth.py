@@ -81,7 +81,9 @@ def test_no_token_is_unauthenticated(api: Api) -> None:
 @pytest.mark.parametrize(
     "token",
     [
-        pytest.param(claims_token(exp=int(time.time()) - 10, iat=int(time.time()) - 1000), id="expired"),
+        pytest.param(
+            claims_token(exp=int(time.time()) - 10, iat=int(time.time()) - 1000), id="expired"
+        ),
         pytest.param(claims_token(secret="another-secret-another-secret-123"), id="other-secret"),
         pytest.param(claims_token(jti=None), id="missing-claim"),
         pytest.param("not.a.jwt", id="garbage"),
@@ -150,7 +152,14 @@ USER_CREATE = """mutation($input: UserCreateInput!) { userCreate(input: $input) 
 
 def test_admin_creates_a_user_who_can_sign_in(api: Api) -> None:
     email = f"new-{uuid.uuid4().hex[:8]}@reos.dev"
-    variables = {"input": {"email": email, "name": "New Analyst", "role": "ANALYST", "password": "long-enough-pw"}}
+    variables = {
+        "input": {
+            "email": email,
+            "name": "New Analyst",
+            "role": "ANALYST",
+            "password": "long-enough-pw",
+        }
+    }
     created = api.as_user("demo@reos.dev", USER_CREATE, variables)["data"]["userCreate"]
     assert created["errors"] == []
     assert created["user"]["role"] == "ANALYST"
@@ -173,7 +182,9 @@ def test_user_create_rejects_bad_input_and_writes_nothing(api: Api, db) -> None:
 
 
 def test_only_admins_create_users(api: Api) -> None:
-    variables = {"input": {"email": "x@reos.dev", "name": "X", "role": "ADMIN", "password": "long-enough-pw"}}
+    variables = {
+        "input": {"email": "x@reos.dev", "name": "X", "role": "ADMIN", "password": "long-enough-pw"}
+    }
     for email in ("analyst@reos.dev", "viewer@reos.dev"):
         result = api.as_user(email, USER_CREATE, variables)
         assert result["data"] is None
@@ -191,7 +202,9 @@ def test_failed_logins_are_rate_limited_per_email_and_per_address(app_url, redis
     from server.app import create_app
 
     settings = make_settings(
-        redis_url.rsplit("/", 1)[0] + "/1", login_max_failures_per_email=3, login_max_failures_per_address=6
+        redis_url.rsplit("/", 1)[0] + "/1",
+        login_max_failures_per_email=3,
+        login_max_failures_per_address=6,
     )
     with TestClient(create_app(settings, app_url)) as client:
         limited = Api(client)
