@@ -7,7 +7,7 @@ import logging
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from schema.auth import AuthMutation, AuthQuery, Tenant, User
@@ -35,7 +35,12 @@ class ReosSchema(strawberry.Schema):
 
 def build_schema(introspection: bool = True) -> strawberry.Schema:
     """The schema; without introspection, __schema and __type queries fail validation."""
-    extensions: list = [CloseSession, ErrorPolicy]
+    extensions: list = [
+        CloseSession,
+        ErrorPolicy,
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+    ]
     if not introspection:
         extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return ReosSchema(
