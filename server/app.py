@@ -20,12 +20,15 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from persistence.database import TenantSession, create_engine
 from persistence.ratelimit import LoginLimiter, MemoryFailureCounter, RedisFailureCounter
 from resolvers.context import Context, Services
 from resolvers.loaders import Loaders
+from schema.extensions import shape_error
 from schema.root import build_schema
 from server.auth import Authenticator, InvalidToken, Passwords, principal_from_header
 from server.middleware import RequestIdMiddleware
@@ -47,6 +50,13 @@ class GraphQLApp(GraphQL):
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Errors raised before execution (e.g. cached parsing) get their codes here too."""
+        if result.errors:
+            request_id = request.scope.get("state", {}).get("request_id")
+            result.errors = [shape_error(error, request_id) for error in result.errors]
+        return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(GRAPHIQL_PAGE.read_text())
