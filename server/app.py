@@ -21,8 +21,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from persistence.database import TenantSession, create_engine
 from persistence.ratelimit import LoginLimiter, MemoryFailureCounter, RedisFailureCounter
@@ -51,7 +51,9 @@ class GraphQLApp(GraphQL):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
 
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         """Errors raised before execution (e.g. cached parsing) get their codes here too."""
         if result.errors:
             request_id = request.scope.get("state", {}).get("request_id")
