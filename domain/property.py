@@ -109,6 +109,18 @@ EDITABLE_FIELDS = (
 USER_SOURCE = "USER"
 
 
+ADDRESS_FIELDS = (
+    "unparsed_address",
+    "street_number",
+    "street_name",
+    "unit_number",
+    "city",
+    "state_or_province",
+    "postal_code",
+    "county_or_parish",
+)
+
+
 @dataclass(slots=True)
 class Property:
     id: UUID
@@ -160,7 +172,8 @@ class Provenance:
 
 
 def _invalid(path: tuple[str, ...], name: str, message: str) -> FieldError:
-    return FieldError(ErrorCode.INVALID, message, (*path, camel_case(name)))
+    where = (*path, "address") if name in ADDRESS_FIELDS else path
+    return FieldError(ErrorCode.INVALID, message, (*where, camel_case(name)))
 
 
 def camel_case(name: str) -> str:
@@ -260,6 +273,18 @@ def require_valid(values: dict[str, Any], path: tuple[str, ...] = ("input",)) ->
         raise DomainError(*errors)
 
 
+def require_complete(values: dict[str, Any], path: tuple[str, ...] = ("input",)) -> dict[str, Any]:
+    """Validate a whole new property and return its derived fields; report every problem at once."""
+    errors = validate_fields(values, path)
+    try:
+        derived = derived_fields(values, path)
+    except DomainError as error:
+        errors += list(error.errors)
+    if errors:
+        raise DomainError(*errors)
+    return derived
+
+
 def unlocked_changes(
     current: dict[str, Any], incoming: dict[str, Any], locked: set[str]
 ) -> dict[str, Any]:
@@ -295,18 +320,6 @@ def change_events(
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-ADDRESS_FIELDS = (
-    "unparsed_address",
-    "street_number",
-    "street_name",
-    "unit_number",
-    "city",
-    "state_or_province",
-    "postal_code",
-    "county_or_parish",
-)
 
 
 def editable_values(prop: Property) -> dict[str, Any]:
@@ -377,3 +390,11 @@ def event_payload(prop: Property) -> dict[str, Any]:
         "latitude": prop.latitude,
         "longitude": prop.longitude,
     }
+
+
+def media_equal(current: list[dict[str, Any]], incoming: list[dict[str, Any]]) -> bool:
+    """Whether two media lists show the same items in the same order."""
+    keys = ("url", "media_category", "short_description", "order")
+    return [tuple(m.get(k) for k in keys) for m in current] == [
+        tuple(m.get(k) for k in keys) for m in incoming
+    ]

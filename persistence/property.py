@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -51,11 +51,34 @@ class PropertyListQuery:
     ids: list[UUID] | None = field(default=None)
 
 
+MAX_MONEY = Decimal("1e12")  # numeric(14, 2)
+MAX_AREA = Decimal("1e10")  # numeric(12, 2)
+
+
+def in_column_range(value: Decimal, limit: Decimal) -> bool:
+    """Whether a decimal is finite and fits a numeric column bounded by limit."""
+    return value.is_finite() and abs(value) < limit
+
+
+def _money(raw: str) -> Decimal:
+    value = Decimal(raw)
+    if not in_column_range(value, MAX_MONEY):
+        raise ValueError("amount out of range")
+    return value
+
+
+def _timestamp(raw: str) -> datetime:
+    value = datetime.fromisoformat(raw)
+    if value.tzinfo is None:
+        raise ValueError("timestamp without a time zone")
+    return value.astimezone(UTC)
+
+
 SORTS = {
-    "LIST_PRICE": ("list_price", Decimal),
+    "LIST_PRICE": ("list_price", _money),
     "LISTED_DATE": ("listing_contract_date", date.fromisoformat),
-    "UPDATED_AT": ("updated_at", datetime.fromisoformat),
-    "CREATED_AT": ("created_at", datetime.fromisoformat),
+    "UPDATED_AT": ("updated_at", _timestamp),
+    "CREATED_AT": ("created_at", _timestamp),
 }
 
 
@@ -293,3 +316,16 @@ async def replace_media(
                 for item in media
             ],
         )
+
+
+async def media_of(
+    conn: AsyncConnection, tenant_id: UUID, property_id: UUID
+) -> list[dict[str, Any]]:
+    """A property's media as plain values, in display order."""
+    m = property_media.c
+    rows = await conn.execute(
+        select(m.url, m.media_category, m.short_description, m.order)
+        .where(m.tenant_id == tenant_id, m.property_id == property_id)
+        .order_by(m.order, m.id)
+    )
+    return [dict(row._mapping) for row in rows]

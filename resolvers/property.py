@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,6 +26,8 @@ from domain.property import (
     derived_fields,
     editable_values,
     event_payload,
+    media_equal,
+    require_complete,
     require_valid,
     unlocked_changes,
 )
@@ -37,6 +40,15 @@ from resolvers.ids import from_global_id, to_global_id
 from resolvers.pagination import Page, build_page, page_size
 
 NOT_FOUND = FieldError(ErrorCode.NOT_FOUND, "No property with this ID.", ("id",))
+MEDIA_FIELD = "media"
+COMPOSED_FROM = (
+    "street_number",
+    "street_name",
+    "unit_number",
+    "city",
+    "state_or_province",
+    "postal_code",
+)
 MAX_MEDIA = 100
 
 
@@ -70,10 +82,11 @@ def _clean(value: Any) -> Any:
         value = " ".join(value.split())
         return value or None
     if isinstance(value, list):
-        seen: dict[str, None] = {}
+        seen: dict[str, str] = {}
         for item in value:
-            seen.setdefault(" ".join(str(item).split()), None)
-        return list(seen)
+            text = " ".join(str(item).split())
+            seen.setdefault(text.lower(), text)
+        return list(seen.values())
     return value
 
 
@@ -181,6 +194,11 @@ def list_query(ctx: Context, filter: Any) -> PropertyListQuery:
         if value is not None and value is not UNSET:
             if isinstance(value, str) and len(value) > 200:
                 raise bad_input(f"filter.{name} is longer than 200 characters.")
+            if isinstance(value, Decimal):
+                limit = store.MAX_AREA if "living_area" in name else store.MAX_MONEY
+                if not value.is_finite():
+                    raise bad_input(f"filter.{camel_case(name)} must be a finite number.")
+                value = max(min(value, limit - 1), 1 - limit)
             setattr(query, name, value)
     if filter.property_type:
         query.property_types = [item.value for item in filter.property_type]
@@ -231,11 +249,12 @@ async def property_create(ctx: Context, data: Any) -> PropertyResult:
     try:
         values = input_values(data)
         media_items = media_values(data)
-        require_valid(values)
-        values.update(derived_fields(values))
+        values.update(require_complete(values))
     except DomainError as error:
         return PropertyResult(errors=list(error.errors))
     typed = [name for name in EDITABLE_FIELDS if values.get(name) not in (None, [])]
+    if media_items:
+        typed.append(MEDIA_FIELD)
 
     async def create(conn: AsyncConnection) -> Property:
         prop = await store.insert_property(conn, principal.tenant_id, values)
@@ -273,34 +292,31 @@ async def _apply_changes(
     current: Property,
     changes: dict[str, Any],
     media_items: list[dict[str, Any]] | None,
-    provenance_source: tuple[str, datetime, Decimal, bool],
+    source: tuple[str, datetime, Decimal, bool],
+    provenance_fields: Iterable[str],
 ) -> Property:
-    """Write changed fields with their provenance and the events they imply."""
+    """Write changed fields, the provenance of provenance_fields, and the implied events."""
     principal = ctx.require()
+    tenant_id = principal.tenant_id
     before = editable_values(current)
     merged = {**before, **changes}
-    if "unparsed_address" not in changes and any(
-        name in changes for name in ("street_number", "street_name", "unit_number")
-    ):
+    if "unparsed_address" not in changes and any(name in changes for name in COMPOSED_FROM):
         merged["unparsed_address"] = None
     derived = derived_fields(merged)
     updates = {**changes, **{k: v for k, v in derived.items() if getattr(current, k) != v}}
+    if media_items is not None and media_equal(
+        await store.media_of(conn, tenant_id, current.id), media_items
+    ):
+        media_items = None
     prop = current
     if updates:
-        prop = await store.update_property(conn, principal.tenant_id, current.id, updates)
-        source, fetched_at, confidence, locked = provenance_source
-        await store.record_provenance(
-            conn,
-            principal.tenant_id,
-            prop.id,
-            changes.keys(),
-            source,
-            fetched_at,
-            confidence,
-            locked,
-        )
+        prop = await store.update_property(conn, tenant_id, current.id, updates)
     if media_items is not None:
-        await store.replace_media(conn, principal.tenant_id, current.id, media_items)
+        await store.replace_media(conn, tenant_id, current.id, media_items)
+    source_name, fetched_at, confidence, locked = source
+    await store.record_provenance(
+        conn, tenant_id, current.id, provenance_fields, source_name, fetched_at, confidence, locked
+    )
     if updates or media_items is not None:
         changed = sorted(changes) + (["media"] if media_items is not None else [])
         events = [_event(prop, principal.user_id, "property.updated", {"changed": changed})]
@@ -327,8 +343,11 @@ async def property_update(ctx: Context, global_id: str, data: Any) -> PropertyRe
         if current is None:
             raise DomainError(NOT_FOUND)
         changes = {k: v for k, v in values.items() if getattr(current, k) != v}
+        typed = [k for k, v in values.items() if v not in (None, [])]
+        if media_items is not None:
+            typed.append(MEDIA_FIELD)
         source = (USER_SOURCE, datetime.now(UTC), Decimal(1), True)
-        return await _apply_changes(conn, ctx, current, changes, media_items, source)
+        return await _apply_changes(conn, ctx, current, changes, media_items, source, typed)
 
     prop, errors = await run_write(ctx, update)
     return PropertyResult(property=prop, errors=errors)
@@ -381,12 +400,13 @@ async def property_intake(ctx: Context, data: Any) -> PropertyIntakeResult:
         provenance_source = _intake_source(data)
         values = input_values(data.property)
         media_items = media_values(data.property)
-        require_valid(values, path)
-        keys = derived_fields(values, path)
+        keys = require_complete(values, path)
     except DomainError as error:
         return PropertyIntakeResult(errors=list(error.errors))
     source, fetched_at, confidence, _ = provenance_source
     present = [name for name in EDITABLE_FIELDS if values.get(name) not in (None, [])]
+    if media_items:
+        present.append(MEDIA_FIELD)
 
     async def intake(conn: AsyncConnection) -> tuple[Property, bool]:
         tenant_id = principal.tenant_id
@@ -399,8 +419,10 @@ async def property_intake(ctx: Context, data: Any) -> PropertyIntakeResult:
                 incoming = {k: v for k, v in values.items() if v is not None}
                 changes = unlocked_changes(editable_values(current), incoming, locked)
                 changes.pop("unparsed_address", None)
+                media = None if MEDIA_FIELD in locked else media_items
+                enriched = [*changes, *([MEDIA_FIELD] if media is not None else [])]
                 prop = await _apply_changes(
-                    conn, ctx, current, changes, media_items, provenance_source
+                    conn, ctx, current, changes, media, provenance_source, enriched
                 )
                 return prop, False
             prop = await store.insert_property(conn, tenant_id, {**values, **keys})
