@@ -72,10 +72,7 @@ AREA_FIELDS = {"living_area": 2, "lot_size_area": 4}
 MAX_FEATURES = 50
 MAX_FEATURE_LENGTH = 80
 
-# Fields a person or a source can set; everything with provenance is one of these.
-EDITABLE_FIELDS = (
-    "listing_id",
-    "parcel_number",
+ADDRESS_FIELDS = (
     "unparsed_address",
     "street_number",
     "street_name",
@@ -84,6 +81,13 @@ EDITABLE_FIELDS = (
     "state_or_province",
     "postal_code",
     "county_or_parish",
+)
+
+# Fields a person or a source can set; everything with provenance is one of these.
+EDITABLE_FIELDS = (
+    "listing_id",
+    "parcel_number",
+    *ADDRESS_FIELDS,
     "latitude",
     "longitude",
     "property_type",
@@ -107,18 +111,6 @@ EDITABLE_FIELDS = (
 )
 
 USER_SOURCE = "USER"
-
-
-ADDRESS_FIELDS = (
-    "unparsed_address",
-    "street_number",
-    "street_name",
-    "unit_number",
-    "city",
-    "state_or_province",
-    "postal_code",
-    "county_or_parish",
-)
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -38,7 +38,6 @@ class Context:
     client_address: str = "unknown"
     request_id: str | None = None
     auth_error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def require(self, permission: str | None = None) -> Principal:
         """The principal, after checking authentication and (optionally) a permission."""

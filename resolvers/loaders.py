@@ -16,7 +16,6 @@ from persistence import users as user_store
 from persistence.database import TenantSession
 from persistence.property import Media
 
-K = TypeVar("K")
 V = TypeVar("V")
 
 

@@ -41,13 +41,8 @@ from resolvers.pagination import Page, build_page, page_size
 
 NOT_FOUND = FieldError(ErrorCode.NOT_FOUND, "No property with this ID.", ("id",))
 MEDIA_FIELD = "media"
-COMPOSED_FROM = (
-    "street_number",
-    "street_name",
-    "unit_number",
-    "city",
-    "state_or_province",
-    "postal_code",
+COMPOSED_FROM = tuple(
+    f for f in ADDRESS_FIELDS if f not in ("unparsed_address", "county_or_parish")
 )
 MAX_MEDIA = 100
 
@@ -164,12 +159,11 @@ def _event(
 
 
 async def property_by_id(ctx: Context, global_id: str) -> Property | None:
-    principal = ctx.require("properties:read")
+    ctx.require("properties:read")
     try:
         property_id = _decode_property_id(global_id)
     except DomainError as error:
         raise bad_input(error.errors[0].message) from error
-    del principal
     return await ctx.loaders.property_by_id.load(property_id)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -46,6 +44,3 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return ReosSchema(
         query=Query, mutation=Mutation, types=[Property, User, Tenant], extensions=extensions
     )
-
-
-logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)
