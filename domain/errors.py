@@ -15,6 +15,7 @@ class ErrorCode(Enum):
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     INVALID_TOKEN = "INVALID_TOKEN"
+    EXPIRED = "EXPIRED"
 
 
 @dataclass(frozen=True)

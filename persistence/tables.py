@@ -137,3 +137,109 @@ outbox = Table(
     Column("payload", JSONB, nullable=False),
     Column("published_at", DateTime(timezone=True)),
 )
+
+deals = Table(
+    "deals",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("property_id", UUID(as_uuid=True), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("strategy", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("purchase_price", Numeric(14, 2)),
+    Column("estimated_repairs", Numeric(14, 2)),
+    Column("arv", Numeric(14, 2)),
+    Column("assumptions", JSONB, nullable=False),
+    Column("created_by", UUID(as_uuid=True)),
+    Column("status_changed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+deal_members = Table(
+    "deal_members",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("deal_id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("added_at", DateTime(timezone=True)),
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("deal_id", UUID(as_uuid=True), nullable=False),
+    Column("parent_id", UUID(as_uuid=True)),
+    Column("party", Text, nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("earnest_money", Numeric(14, 2)),
+    Column("closing_date", Date),
+    Column("contingencies", ARRAY(Text), nullable=False),
+    Column("note", Text),
+    Column("status", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("submitted_by", UUID(as_uuid=True)),
+    Column("responded_by", UUID(as_uuid=True)),
+    Column("responded_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+timeline_entries = Table(
+    "timeline_entries",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("deal_id", UUID(as_uuid=True), nullable=False),
+    Column("actor_id", UUID(as_uuid=True)),
+    Column("kind", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("mentions", ARRAY(UUID(as_uuid=True)), nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("account_id", UUID(as_uuid=True)),
+    Column("deal_id", UUID(as_uuid=True)),
+    Column("occurred_on", Date, nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("category", Text, nullable=False),
+    Column("description", Text),
+    Column("counterparty", Text),
+    Column("receipt_document_id", UUID(as_uuid=True)),
+    Column("created_by", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("deal_id", UUID(as_uuid=True), nullable=False),
+    Column("category", Text, nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("exceeded_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)

@@ -173,3 +173,14 @@ async def get_tenant(conn: AsyncConnection, tenant_id: UUID) -> Tenant | None:
         )
     ).first()
     return Tenant(**row._mapping) if row else None
+
+
+async def users_by_emails(
+    conn: AsyncConnection, tenant_id: UUID, emails: Sequence[str]
+) -> list[User]:
+    if not emails:
+        return []
+    rows = await conn.execute(
+        select(*USER_COLUMNS).where(users.c.tenant_id == tenant_id, users.c.email.in_(list(emails)))
+    )
+    return [to_user(row) for row in rows]

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from functools import cached_property
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 
+from domain.deal import Deal, DealMember, Offer
+from domain.ledger import Transaction
 from domain.property import Property, Provenance
+from domain.timeline import TimelineEntry
 from domain.user import Tenant, User
+from persistence import deal as deal_store
+from persistence import finance as finance_store
 from persistence import property as property_store
 from persistence import users as user_store
 from persistence.database import TenantSession
+from persistence.deal import DEAL_SORT
+from persistence.finance import Account, Budget
 from persistence.property import Media
 
 V = TypeVar("V")
 
 
-class TenantLoader(DataLoader[UUID, V], Generic[V]):
+class TenantLoader(DataLoader[Any, V], Generic[V]):
     """A DataLoader bound to one request's tenant session."""
 
     def __init__(self, session: TenantSession, tenant_id: UUID) -> None:
@@ -27,8 +34,29 @@ class TenantLoader(DataLoader[UUID, V], Generic[V]):
         self.session = session
         self.tenant_id = tenant_id
 
-    async def load_batch(self, keys: Sequence[UUID]) -> list[V]:
+    async def load_batch(self, keys: Sequence[Any]) -> list[V]:
         raise NotImplementedError
+
+
+PageKey = tuple[UUID, int, Any]  # (parent id, page size, position after which to start)
+
+
+class PagePerParentLoader(TenantLoader[list[V]], Generic[V]):
+    """Pages of children for many parents: one query per distinct (size, position)."""
+
+    async def fetch(self, parent_ids: list[UUID], limit: int, position: Any) -> dict[UUID, list[V]]:
+        raise NotImplementedError
+
+    async def load_batch(self, keys: Sequence[PageKey]) -> list[list[V]]:
+        groups: dict[tuple[int, Any], list[UUID]] = defaultdict(list)
+        for parent_id, limit, position in keys:
+            groups[(limit, position)].append(parent_id)
+        found: dict[PageKey, list[V]] = {}
+        for (limit, position), parent_ids in groups.items():
+            pages = await self.fetch(parent_ids, limit, position)
+            for parent_id in parent_ids:
+                found[(parent_id, limit, position)] = pages.get(parent_id, [])
+        return [found[key] for key in keys]
 
 
 class PropertyByIdLoader(TenantLoader[Property | None]):
@@ -61,6 +89,124 @@ class TenantByIdLoader(TenantLoader[Tenant | None]):
         return [found.get(key) for key in keys]
 
 
+class DealByIdLoader(TenantLoader[Deal | None]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[Deal | None]:
+        found = await deal_store.deals_by_ids(self.session, self.tenant_id, keys)
+        return [found.get(key) for key in keys]
+
+
+class DealsByPropertyIdLoader(PagePerParentLoader[Deal]):
+    async def fetch(
+        self, parent_ids: list[UUID], limit: int, position: Any
+    ) -> dict[UUID, list[Deal]]:
+        after = DEAL_SORT.decode(position) if position else None
+        return await deal_store.deals_by_property_ids(
+            self.session, self.tenant_id, parent_ids, limit, after
+        )
+
+
+class DealCountByPropertyIdLoader(TenantLoader[int]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[int]:
+        found = await deal_store.count_deals_by_property_ids(self.session, self.tenant_id, keys)
+        return [found.get(key, 0) for key in keys]
+
+
+class MembersByDealIdLoader(TenantLoader[list[DealMember]]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[list[DealMember]]:
+        found = await deal_store.members_by_deal_ids(self.session, self.tenant_id, keys)
+        return [found.get(key, []) for key in keys]
+
+
+class OffersByDealIdLoader(TenantLoader[list[Offer]]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[list[Offer]]:
+        found = await deal_store.offers_by_deal_ids(self.session, self.tenant_id, keys)
+        return [found.get(key, []) for key in keys]
+
+
+class OfferByIdLoader(TenantLoader[Offer | None]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[Offer | None]:
+        found = await deal_store.offers_by_ids(self.session, self.tenant_id, keys)
+        return [found.get(key) for key in keys]
+
+
+class TimelineByDealIdLoader(PagePerParentLoader[TimelineEntry]):
+    async def fetch(
+        self, parent_ids: list[UUID], limit: int, position: Any
+    ) -> dict[UUID, list[TimelineEntry]]:
+        return await deal_store.timeline_by_deal_ids(
+            self.session, self.tenant_id, parent_ids, limit, position
+        )
+
+
+class TimelineCountByDealIdLoader(TenantLoader[int]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[int]:
+        found = await deal_store.count_timeline_by_deal_ids(self.session, self.tenant_id, keys)
+        return [found.get(key, 0) for key in keys]
+
+
+class TimelineEntryByIdLoader(TenantLoader[TimelineEntry | None]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[TimelineEntry | None]:
+        found = await deal_store.entries_by_ids(self.session, self.tenant_id, keys)
+        return [found.get(key) for key in keys]
+
+
+class BudgetsByDealIdLoader(TenantLoader[list[Budget]]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[list[Budget]]:
+        found = await finance_store.budgets_by_deal_ids(self.session, self.tenant_id, keys)
+        return [found.get(key, []) for key in keys]
+
+
+class TransactionsByDealIdLoader(PagePerParentLoader[Transaction]):
+    async def fetch(
+        self, parent_ids: list[UUID], limit: int, position: Any
+    ) -> dict[UUID, list[Transaction]]:
+        return await finance_store.transactions_by_deal_ids(
+            self.session, self.tenant_id, parent_ids, limit, position
+        )
+
+
+class TransactionCountByDealIdLoader(TenantLoader[int]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[int]:
+        query = finance_store.count_transactions_by_deal_ids
+        found = await query(self.session, self.tenant_id, keys)
+        return [found.get(key, 0) for key in keys]
+
+
+class TransactionByIdLoader(TenantLoader[Transaction | None]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[Transaction | None]:
+        found = await finance_store.transactions_by_ids(self.session, self.tenant_id, keys)
+        return [found.get(key) for key in keys]
+
+
+class AccountByIdLoader(TenantLoader[Account | None]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[Account | None]:
+        found = await finance_store.accounts_by_ids(self.session, self.tenant_id, keys)
+        return [found.get(key) for key in keys]
+
+
+LOADERS: dict[str, type[TenantLoader[Any]]] = {
+    "property_by_id": PropertyByIdLoader,
+    "media_by_property_id": MediaByPropertyIdLoader,
+    "provenance_by_property_id": ProvenanceByPropertyIdLoader,
+    "user_by_id": UserByIdLoader,
+    "tenant_by_id": TenantByIdLoader,
+    "deal_by_id": DealByIdLoader,
+    "deals_by_property_id": DealsByPropertyIdLoader,
+    "deal_count_by_property_id": DealCountByPropertyIdLoader,
+    "members_by_deal_id": MembersByDealIdLoader,
+    "offers_by_deal_id": OffersByDealIdLoader,
+    "offer_by_id": OfferByIdLoader,
+    "timeline_by_deal_id": TimelineByDealIdLoader,
+    "timeline_count_by_deal_id": TimelineCountByDealIdLoader,
+    "timeline_entry_by_id": TimelineEntryByIdLoader,
+    "budgets_by_deal_id": BudgetsByDealIdLoader,
+    "transactions_by_deal_id": TransactionsByDealIdLoader,
+    "transaction_count_by_deal_id": TransactionCountByDealIdLoader,
+    "transaction_by_id": TransactionByIdLoader,
+    "account_by_id": AccountByIdLoader,
+}
+
+
 class Loaders:
     """Loaders are created on first use, so a request pays only for the relations it reads."""
 
@@ -68,27 +214,12 @@ class Loaders:
         self.session = session
         self.tenant_id = tenant_id
 
-    def _bind(self, loader_class: type[TenantLoader[V]]) -> TenantLoader[V]:
+    def __getattr__(self, name: str) -> Any:
+        loader_class = LOADERS.get(name)
+        if loader_class is None:
+            raise AttributeError(name)
         if self.tenant_id is None:
             raise RuntimeError("loaders need an authenticated tenant")
-        return loader_class(self.session, self.tenant_id)
-
-    @cached_property
-    def property_by_id(self) -> PropertyByIdLoader:
-        return self._bind(PropertyByIdLoader)  # type: ignore[return-value]
-
-    @cached_property
-    def media_by_property_id(self) -> MediaByPropertyIdLoader:
-        return self._bind(MediaByPropertyIdLoader)  # type: ignore[return-value]
-
-    @cached_property
-    def provenance_by_property_id(self) -> ProvenanceByPropertyIdLoader:
-        return self._bind(ProvenanceByPropertyIdLoader)  # type: ignore[return-value]
-
-    @cached_property
-    def user_by_id(self) -> UserByIdLoader:
-        return self._bind(UserByIdLoader)  # type: ignore[return-value]
-
-    @cached_property
-    def tenant_by_id(self) -> TenantByIdLoader:
-        return self._bind(TenantByIdLoader)  # type: ignore[return-value]
+        loader = loader_class(self.session, self.tenant_id)
+        setattr(self, name, loader)
+        return loader

@@ -11,7 +11,16 @@ from resolvers.context import Context
 from resolvers.errors import bad_input
 from resolvers.ids import from_global_id
 
-READ_PERMISSION = {"Property": "properties:read", "User": "users:read", "Tenant": None}
+READ_PERMISSION = {
+    "Property": "properties:read",
+    "User": "users:read",
+    "Tenant": None,
+    "Deal": "deals:read",
+    "Offer": "deals:read",
+    "TimelineEntry": "deals:read",
+    "Transaction": "finance:read",
+    "Account": "finance:read",
+}
 
 
 def _loader(ctx: Context, type_name: str) -> Callable[[Any], Any] | None:
@@ -19,6 +28,11 @@ def _loader(ctx: Context, type_name: str) -> Callable[[Any], Any] | None:
         "Property": lambda: ctx.loaders.property_by_id,
         "User": lambda: ctx.loaders.user_by_id,
         "Tenant": lambda: ctx.loaders.tenant_by_id,
+        "Deal": lambda: ctx.loaders.deal_by_id,
+        "Offer": lambda: ctx.loaders.offer_by_id,
+        "TimelineEntry": lambda: ctx.loaders.timeline_entry_by_id,
+        "Transaction": lambda: ctx.loaders.transaction_by_id,
+        "Account": lambda: ctx.loaders.account_by_id,
     }
     make = loaders.get(type_name)
     return make().load if make else None

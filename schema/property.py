@@ -5,17 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import UNSET
 from strawberry.types import Info
 
 from domain import property as domain
+from resolvers import deal as resolve_deal
 from resolvers import property as resolve
 from resolvers.ids import to_global_id
 from schema.common import Connection, Node, OrderDirection, UserError
 from schema.permissions import requires
+
+if TYPE_CHECKING:
+    from schema.deal import DealConnection
 
 PropertyType = strawberry.enum(
     domain.PropertyType, name="PropertyType", description="RESO PropertyType."
@@ -101,6 +105,13 @@ class Property(Node):
     @strawberry.field(description="Per-field source, time, confidence and lock.")
     async def provenance(self, info: Info) -> list[FieldProvenance]:
         return await resolve.provenance(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field(description="Deals on this property, newest first.")
+    async def deals(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Annotated[DealConnection, strawberry.lazy("schema.deal")]:
+        info.context.require("deals:read")
+        return await resolve_deal.property_deals(info.context, self.id, first, after)  # type: ignore[attr-defined,return-value]
 
     @classmethod
     def is_type_of(cls, obj: object, info: Info) -> bool:

@@ -9,18 +9,20 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.types import ExecutionContext
 
 from schema.auth import AuthMutation, AuthQuery, Tenant, User
+from schema.deal import Deal, DealMutation, DealQuery, Offer, TimelineEntry
 from schema.extensions import CloseSession, ErrorPolicy
+from schema.finance import Account, FinanceMutation, FinanceQuery, Transaction
 from schema.node import NodeQuery
 from schema.property import Property, PropertyMutation, PropertyQuery
 
 
 @strawberry.type(description="Read operations.")
-class Query(NodeQuery, AuthQuery, PropertyQuery):
+class Query(NodeQuery, AuthQuery, PropertyQuery, DealQuery, FinanceQuery):
     pass
 
 
 @strawberry.type(description="Write operations: noun first, one input, a payload with errors.")
-class Mutation(AuthMutation, PropertyMutation):
+class Mutation(AuthMutation, PropertyMutation, DealMutation, FinanceMutation):
     pass
 
 
@@ -42,5 +44,8 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     if not introspection:
         extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return ReosSchema(
-        query=Query, mutation=Mutation, types=[Property, User, Tenant], extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        types=[Property, User, Tenant, Deal, Offer, TimelineEntry, Transaction, Account],
+        extensions=extensions,
     )

@@ -5,16 +5,14 @@ Revises:
 Create Date: 2026-11-22
 """
 
-import re
-
 from alembic import op
+
+from migrations.helpers import APP_ROLE, protect_tenant_tables, run_script
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
-
-APP_ROLE = "reos_app"
 
 TENANT_TABLES = (
     "users",
@@ -184,22 +182,7 @@ CREATE POLICY login_lookup ON users FOR SELECT
 """
 
 
-def _statements(script: str) -> list[str]:
-    """asyncpg runs one statement per call: split a script at statement ends."""
-    return [part.strip() for part in re.split(r";\s*\n", script) if part.strip()]
-
-
 def upgrade() -> None:
-    for statement in _statements(UPGRADE):
-        op.execute(statement)
-    for table in TENANT_TABLES:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY tenant_isolation ON {table} "
-            "USING (tenant_id = app_current_tenant()) "
-            "WITH CHECK (tenant_id = app_current_tenant())"
-        )
     op.execute(
         f"""
         DO $$ BEGIN
@@ -209,11 +192,11 @@ def upgrade() -> None:
         END $$;
         """
     )
+    run_script(UPGRADE)
+    protect_tenant_tables(TENANT_TABLES)
     op.execute(f"GRANT CONNECT ON DATABASE {_current_database()} TO {APP_ROLE}")
     op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
     op.execute(f"GRANT SELECT ON tenants TO {APP_ROLE}")
-    for table in TENANT_TABLES:
-        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
     op.execute(f"GRANT USAGE ON SEQUENCE outbox_id_seq TO {APP_ROLE}")
     op.execute(f"GRANT EXECUTE ON FUNCTION app_current_tenant() TO {APP_ROLE}")
 
