@@ -329,3 +329,14 @@ async def entries_by_ids(
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+async def count_deals_by_property(conn: AsyncConnection, tenant_id: UUID, property_id: UUID) -> int:
+    row = (
+        await conn.execute(
+            select(func.count()).where(
+                deals.c.tenant_id == tenant_id, deals.c.property_id == property_id
+            )
+        )
+    ).one()
+    return row[0]

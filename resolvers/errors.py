@@ -14,6 +14,7 @@ from domain.errors import DomainError, ErrorCode, FieldError
 T = TypeVar("T")
 
 UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
 
 
 class ApiError(GraphQLError):
@@ -36,8 +37,8 @@ def bad_input(message: str) -> ApiError:
     return ApiError(message, "BAD_USER_INPUT")
 
 
-def _is_unique_violation(error: IntegrityError) -> bool:
-    return getattr(error.orig, "sqlstate", None) == UNIQUE_VIOLATION or "23505" in str(error.orig)
+def _sqlstate(error: IntegrityError) -> str | None:
+    return getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
 
 
 async def run_write(
@@ -50,6 +51,9 @@ async def run_write(
     except DomainError as error:
         return None, list(error.errors)
     except IntegrityError as error:
-        if _is_unique_violation(error):
+        state = _sqlstate(error)
+        if state == UNIQUE_VIOLATION:
             return None, [FieldError(ErrorCode.CONFLICT, "This conflicts with an existing record.")]
+        if state == FOREIGN_KEY_VIOLATION:
+            return None, [FieldError(ErrorCode.CONFLICT, "Other records still refer to this one.")]
         raise

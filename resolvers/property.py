@@ -31,6 +31,7 @@ from domain.property import (
     require_valid,
     unlocked_changes,
 )
+from persistence import deal as deal_store
 from persistence import property as store
 from persistence.outbox import add_events
 from persistence.property import Media, PropertyListQuery
@@ -356,10 +357,13 @@ async def property_delete(ctx: Context, global_id: str) -> PropertyDeleteResult:
 
     async def delete(conn: AsyncConnection) -> str:
         current = await store.get_for_update(conn, principal.tenant_id, property_id)
-        if current is None or not await store.delete_property(
-            conn, principal.tenant_id, property_id
-        ):
+        if current is None:
             raise DomainError(NOT_FOUND)
+        if await deal_store.count_deals_by_property(conn, principal.tenant_id, property_id):
+            raise DomainError.of(
+                ErrorCode.CONFLICT, "This property has deals; close or move them first.", "id"
+            )
+        await store.delete_property(conn, principal.tenant_id, property_id)
         await add_events(
             conn, [_event(current, principal.user_id, "property.deleted")], ctx.request_id
         )
