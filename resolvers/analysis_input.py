@@ -12,6 +12,7 @@ from domain.analysis import Assumptions
 from domain.assumption_rules import INTEGERS, assumption_errors
 from domain.deal import Deal
 from domain.errors import DomainError
+from domain.property import camel_case
 
 NAMES = [f.name for f in fields(Assumptions)]
 
@@ -52,3 +53,8 @@ def deal_assumptions(deal: Deal, values: dict[str, Any]) -> Assumptions:
     )
     saved = Assumptions(**_from_json(deal.assumptions))
     return Assumptions(**values).merged(saved.merged(own))
+
+
+def camel_keys(saved: dict[str, Any]) -> dict[str, Any]:
+    """Saved assumptions under their GraphQL names (monthlyRent, not monthly_rent)."""
+    return {camel_case(key): value for key, value in saved.items()}

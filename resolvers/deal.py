@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,12 +29,13 @@ from domain.deal import (
     validate_deal_fields,
 )
 from domain.errors import DomainError, ErrorCode, FieldError
+from domain.property import camel_case
 from domain.timeline import MAX_COMMENT_LENGTH, TimelineEntry, TimelineKind
 from persistence import deal as store
 from persistence import property as property_store
 from persistence import users as user_store
 from persistence.deal import DEAL_SORT, DealListQuery
-from resolvers.analysis_input import assumptions_to_json
+from resolvers.analysis_input import assumptions_to_json, camel_keys
 from resolvers.context import Context
 from resolvers.errors import bad_input, run_write
 from resolvers.ids import from_global_id, to_global_id
@@ -70,7 +71,10 @@ def now() -> datetime:
 
 def decode(global_id: str, type_name: str, *path: str) -> UUID:
     """A local ID from a global one, or INVALID at path."""
-    return from_global_id(global_id, expected=type_name, field=path[-1] if path else "id")[1]
+    try:
+        return from_global_id(global_id, expected=type_name)[1]
+    except DomainError as error:
+        raise DomainError(replace(error.errors[0], field=tuple(path) or ("id",))) from error
 
 
 def decode_query_id(global_id: str, type_name: str) -> UUID:
@@ -205,9 +209,18 @@ async def deal_update(ctx: Context, global_id: str, data: Any) -> DealResult:
             values["name"] = " ".join(data.name.split())
         if data.strategy not in (UNSET, None):
             values["strategy"] = data.strategy.value
+        problems: list[FieldError] = []
         if data.assumptions not in (UNSET, None):
-            values["assumptions"] = assumptions_to_json(data.assumptions)
-        validate_deal_fields(values)
+            try:
+                values["assumptions"] = assumptions_to_json(data.assumptions)
+            except DomainError as error:
+                problems += error.errors
+        try:
+            validate_deal_fields(values)
+        except DomainError as error:
+            problems = [*error.errors, *problems]
+        if problems:
+            raise DomainError(*problems)
     except DomainError as error:
         return DealResult(errors=list(error.errors))
 
@@ -221,14 +234,18 @@ async def deal_update(ctx: Context, global_id: str, data: Any) -> DealResult:
         if not changes:
             return current
         deal = await store.update_deal(conn, principal.tenant_id, deal_id, changes)
-        summary = {k: _text(v) if k != "assumptions" else v for k, v in changes.items()}
-        updated = deal_event(ctx, deal_id, "deal.updated", {"changed": sorted(changes)})
+        names = sorted(camel_case(name) for name in changes)
+        summary = {
+            camel_case(k): camel_keys(v) if k == "assumptions" else _text(v)
+            for k, v in changes.items()
+        }
+        updated = deal_event(ctx, deal_id, "deal.updated", {"changed": names})
         await record(
             conn,
             ctx,
             deal_id,
             TimelineKind.DEAL_UPDATED,
-            "Updated " + ", ".join(sorted(changes)),
+            "Updated " + ", ".join(names),
             {"changes": summary},
             events=[updated],
         )

@@ -15,6 +15,7 @@ from domain import timeline as timeline_domain
 from domain.deal import allowed_transitions
 from resolvers import deal as resolve
 from resolvers import finance as resolve_finance
+from resolvers.analysis_input import camel_keys
 from resolvers.display import analysis_for_display
 from resolvers.ids import to_global_id
 from schema.auth import User
@@ -161,7 +162,6 @@ class Deal(Node):
     purchase_price: Decimal | None
     estimated_repairs: Decimal | None
     arv: Decimal | None = strawberry.field(description="After-repair value.")
-    assumptions: JSON = strawberry.field(description="Saved analysis assumptions.")
     status_changed_at: datetime | None
     created_at: datetime | None
     updated_at: datetime | None
@@ -169,6 +169,10 @@ class Deal(Node):
     @strawberry.field(description="Opaque global ID.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Deal", self.id))  # type: ignore[arg-type]
+
+    @strawberry.field(description="Saved analysis assumptions, by AnalysisAssumptionsInput name.")
+    def assumptions(self) -> JSON:
+        return camel_keys(self.assumptions)  # type: ignore[arg-type]
 
     @strawberry.field(description="ARV - purchase price - repairs, before costs.")
     def expected_profit(self) -> Decimal | None:
