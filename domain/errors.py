@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 
 class ErrorCode(Enum):
@@ -36,3 +38,16 @@ class DomainError(Exception):
     def of(cls, code: ErrorCode, message: str, *field: str) -> DomainError:
         """A single error, optionally pointing at a field path."""
         return cls(FieldError(code, message, tuple(field) or None))
+
+
+def collect(*checks: Callable[[], Any]) -> tuple[list[Any], list[FieldError]]:
+    """Run every check; return their results (None where one failed) and all their errors."""
+    results: list[Any] = []
+    errors: list[FieldError] = []
+    for check in checks:
+        try:
+            results.append(check())
+        except DomainError as error:
+            results.append(None)
+            errors += error.errors
+    return results, errors

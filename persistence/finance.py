@@ -316,13 +316,18 @@ async def upsert_budget(
 
 async def mark_budget(
     conn: AsyncConnection, tenant_id: UUID, budget_id: UUID, exceeded: bool
-) -> None:
+) -> Any:
+    """Set or clear when spending went over; returns the new mark."""
     b = budgets.c
-    await conn.execute(
-        update(budgets)
-        .where(b.tenant_id == tenant_id, b.id == budget_id)
-        .values(exceeded_at=func.now() if exceeded else None)
-    )
+    row = (
+        await conn.execute(
+            update(budgets)
+            .where(b.tenant_id == tenant_id, b.id == budget_id)
+            .values(exceeded_at=func.now() if exceeded else None)
+            .returning(b.exceeded_at)
+        )
+    ).one()
+    return row[0]
 
 
 async def count_transactions_by_deal_ids(

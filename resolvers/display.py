@@ -48,9 +48,26 @@ def _year(year: ProjectionYear) -> ProjectionYear:
     return replace(year, **{name: cents(getattr(year, name)) for name in money})
 
 
-def _payment(row: AmortizationRow) -> AmortizationRow:
-    money = ("payment", "interest", "principal", "balance")
-    return replace(row, **{name: cents(getattr(row, name)) for name in money})
+def _schedule(rows: tuple[AmortizationRow, ...]) -> tuple[AmortizationRow, ...]:
+    """Cents that add up: principal = previous balance - balance, interest = payment - principal."""
+    shown: list[AmortizationRow] = []
+    previous = None
+    for row in rows:
+        balance = cents(row.balance)
+        payment = cents(row.payment)
+        opening = cents(row.balance + row.principal) if previous is None else previous
+        principal = opening - balance
+        shown.append(
+            replace(
+                row,
+                payment=payment,
+                principal=principal,
+                interest=payment - principal,
+                balance=balance,
+            )
+        )
+        previous = balance
+    return tuple(shown)
 
 
 def projection_for_display(projection: Projection) -> Projection:
@@ -60,7 +77,7 @@ def projection_for_display(projection: Projection) -> Projection:
         sale_proceeds=cents(projection.sale_proceeds),
         irr=ratio(projection.irr),
         npv=cents(projection.npv),
-        amortization=tuple(_payment(row) for row in projection.amortization),
+        amortization=_schedule(projection.amortization),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -14,7 +15,7 @@ from strawberry import UNSET
 from domain.analysis import DealAnalysis, Projection, analyze, project
 from domain.commission import CommissionRule, Share, split_commission
 from domain.deal import Deal, check_money
-from domain.errors import DomainError, ErrorCode, FieldError
+from domain.errors import DomainError, ErrorCode, FieldError, collect
 from domain.ledger import (
     AccountKind,
     CashFlowPeriod,
@@ -152,8 +153,9 @@ async def _budget_checked(
 ) -> None:
     """Announce a crossing over the budget once; clear the mark when back under it."""
     tenant_id = ctx.require().tenant_id
+    budget.spent = spent_after
     if crossed(budget_before, spent_before, budget.amount, spent_after):
-        await store.mark_budget(conn, tenant_id, budget.id, exceeded=True)
+        budget.exceeded_at = await store.mark_budget(conn, tenant_id, budget.id, exceeded=True)
         payload = {
             "budget_id": str(budget.id),
             "category": budget.category,
@@ -174,27 +176,32 @@ async def _budget_checked(
             events=[event],
         )
     elif spent_after <= budget.amount and budget.exceeded_at is not None:
-        await store.mark_budget(conn, tenant_id, budget.id, exceeded=False)
+        budget.exceeded_at = await store.mark_budget(conn, tenant_id, budget.id, exceeded=False)
+
+
+def _check_counterparty(counterparty: str | None) -> None:
+    if counterparty is not None and len(counterparty) > 200:
+        raise DomainError.of(
+            ErrorCode.INVALID, "counterparty is over 200 characters.", "input", "counterparty"
+        )
 
 
 async def transaction_create(ctx: Context, data: Any) -> TransactionResult:
     principal = ctx.require("finance:write")
     tenant_id = principal.tenant_id
-    try:
-        category = Category(data.category.value)
-        description = data.description if data.description is not UNSET else None
-        counterparty = data.counterparty if data.counterparty is not UNSET else None
-        validate_transaction(data.amount, category, description)
-        if counterparty is not None and len(counterparty) > 200:
-            raise DomainError.of(
-                ErrorCode.INVALID, "counterparty is over 200 characters.", "input", "counterparty"
-            )
-        deal_id = decode(data.deal_id, "Deal", "input", "dealId") if data.deal_id else None
-        account_id = (
+    category = Category(data.category.value)
+    description = data.description if data.description is not UNSET else None
+    counterparty = data.counterparty if data.counterparty is not UNSET else None
+    (_, _, deal_id, account_id), problems = collect(
+        lambda: validate_transaction(data.amount, category, description),
+        lambda: _check_counterparty(counterparty),
+        lambda: decode(data.deal_id, "Deal", "input", "dealId") if data.deal_id else None,
+        lambda: (
             decode(data.account_id, "Account", "input", "accountId") if data.account_id else None
-        )
-    except DomainError as error:
-        return TransactionResult(errors=list(error.errors))
+        ),
+    )
+    if problems:
+        return TransactionResult(errors=problems)
 
     async def create(conn: AsyncConnection) -> Transaction:
         if deal_id and await deal_store.get_deal_for_update(conn, tenant_id, deal_id) is None:
@@ -275,7 +282,6 @@ async def budget_set(ctx: Context, data: Any) -> BudgetResult:
         await _budget_checked(
             conn, ctx, budget, previous.amount if previous else None, spent, spent
         )
-        budget.spent = spent
         return budget
 
     budget, errors = await run_write(ctx, set_budget)
@@ -360,3 +366,16 @@ def commission(ctx: Context, data: Any) -> CommissionResult:
     except DomainError as error:
         return CommissionResult(gross=None, shares=[], errors=list(error.errors))
     return CommissionResult(gross=data.gross, shares=shares)
+
+
+def amortization_page(rows: Sequence[Any], first: int | None, after: str | None) -> list[Any]:
+    """Months after the cursor (a month number), `first` of them (default 360, at most 600)."""
+    size = 360 if first is None else first
+    if size < 0:
+        raise bad_input("`first` cannot be negative.")
+    start = 0
+    if after is not None:
+        if not after.isdigit():
+            raise bad_input("Malformed cursor.")
+        start = int(after)
+    return list(rows[start : start + min(size, 600)])

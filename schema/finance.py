@@ -16,6 +16,7 @@ from persistence.finance import Account as AccountRecord
 from persistence.finance import Budget as BudgetRecord
 from resolvers import finance as resolve
 from resolvers.display import projection_for_display
+from resolvers.finance import amortization_page
 from resolvers.ids import to_global_id
 from schema.common import Connection, Node, UserError
 from schema.permissions import requires
@@ -196,8 +197,7 @@ class Projection:
         self, first: int | None = 360, after: str | None = None
     ) -> list[AmortizationPayment]:
         rows = self.amortization  # type: ignore[attr-defined]
-        start = int(after) if after and after.isdigit() else 0
-        return list(rows[start : start + max(0, min(first or 360, 600))])
+        return amortization_page(rows, first, after)  # type: ignore[return-value]
 
 
 @strawberry.type
