@@ -41,5 +41,7 @@ def test_property_lists_its_deals_and_cannot_be_deleted_while_it_has_them(api: A
         {"p": property_id},
     )["data"]["propertyDelete"]
     assert deleted == {"deletedId": None, "errors": [{"code": "CONFLICT", "field": ["id"]}]}
-    still_there = api.as_user(ADMIN, "query($p: ID!) { property(id: $p) { id } }", {"p": property_id})
+    still_there = api.as_user(
+        ADMIN, "query($p: ID!) { property(id: $p) { id } }", {"p": property_id}
+    )
     assert still_there["data"]["property"] == {"id": property_id}
