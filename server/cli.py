@@ -48,7 +48,12 @@ def cmd_seed(settings: Settings, owner: str | None = None) -> None:
     report = asyncio.run(seed(owner or owner_database_url(settings), Passwords().hash))
     logger.info(
         "seeded",
-        extra={"tenants": report.tenants, "users": report.users, "properties": report.properties},
+        extra={
+            "tenants": report.tenants,
+            "users": report.users,
+            "properties": report.properties,
+            "deals": report.deals,
+        },
     )
 
 
