@@ -16,7 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 
 metadata = MetaData()
 
@@ -240,6 +240,179 @@ budgets = Table(
     Column("category", Text, nullable=False),
     Column("amount", Numeric(14, 2), nullable=False),
     Column("exceeded_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+construction_projects = Table(
+    "construction_projects",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("deal_id", UUID(as_uuid=True), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("scope", Text),
+    Column("budget", Numeric(14, 2), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("start_date", Date),
+    Column("target_end_date", Date),
+    Column("created_by", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+contractors = Table(
+    "contractors",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("trade", Text, nullable=False),
+    Column("license_number", Text),
+    Column("insurance_expires_on", Date),
+    Column("rating", Numeric(2, 1)),
+    Column("email", Text),
+    Column("phone", Text),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+bids = Table(
+    "bids",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("project_id", UUID(as_uuid=True), nullable=False),
+    Column("contractor_id", UUID(as_uuid=True), nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("scope", Text),
+    Column("submitted_by", UUID(as_uuid=True)),
+    Column("decided_by", UUID(as_uuid=True)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("project_id", UUID(as_uuid=True), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("milestone", Boolean, nullable=False),
+    Column("due_date", Date),
+    Column("assignee_id", UUID(as_uuid=True)),
+    Column("budget", Numeric(14, 2)),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+change_orders = Table(
+    "change_orders",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("project_id", UUID(as_uuid=True), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("created_by", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+inspections = Table(
+    "inspections",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("project_id", UUID(as_uuid=True), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("scheduled_for", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("inspector", Text),
+    Column("notes", Text),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("deal_id", UUID(as_uuid=True)),
+    Column("property_id", UUID(as_uuid=True)),
+    Column("project_id", UUID(as_uuid=True)),
+    Column("extracted_text", Text),
+    Column("extraction", JSONB),
+    Column("extraction_status", Text, nullable=False),
+    Column("extraction_error", Text),
+    Column("search", TSVECTOR),
+    Column("created_by", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+document_versions = Table(
+    "document_versions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("document_id", UUID(as_uuid=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("object_key", Text, nullable=False),
+    Column("declared_size", BigInteger, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("uploaded_by", UUID(as_uuid=True)),
+    Column("stored_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+document_shares = Table(
+    "document_shares",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("document_id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), primary_key=True),
+    Column("permission", Text, nullable=False),
+    Column("granted_by", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+document_access_log = Table(
+    "document_access_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("document_id", UUID(as_uuid=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("request_id", Text),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+extraction_jobs = Table(
+    "extraction_jobs",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("document_id", UUID(as_uuid=True), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("last_error", Text),
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
 )

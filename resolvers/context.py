@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,9 @@ class Services:
     passwords: Any
     login_limiter: LoginLimiter
     refresh_ttl: timedelta
+    storage: Any = None
+    max_upload_bytes: int = 25 * 1024 * 1024
+    wake_extraction: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -38,6 +42,7 @@ class Context:
     client_address: str = "unknown"
     request_id: str | None = None
     auth_error: str | None = None
+    pending_access: list[dict[str, Any]] = field(default_factory=list)
 
     def require(self, permission: str | None = None) -> Principal:
         """The principal, after checking authentication and (optionally) a permission."""

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+from sqlalchemy import Table
 from strawberry.dataloader import DataLoader
 
 from domain.deal import Deal, DealMember, Offer
+from domain.document import Document, DocumentKind, DocumentVersion, Share
 from domain.ledger import Transaction
+from domain.permissions import Principal
 from domain.property import Property, Provenance
 from domain.timeline import TimelineEntry
 from domain.user import Tenant, User
+from persistence import construction as construction_store
 from persistence import deal as deal_store
+from persistence import document as document_store
 from persistence import finance as finance_store
 from persistence import property as property_store
+from persistence import tables as t
 from persistence import users as user_store
 from persistence.database import TenantSession
 from persistence.deal import DEAL_SORT
@@ -29,10 +36,11 @@ V = TypeVar("V")
 class TenantLoader(DataLoader[Any, V], Generic[V]):
     """A DataLoader bound to one request's tenant session."""
 
-    def __init__(self, session: TenantSession, tenant_id: UUID) -> None:
+    def __init__(self, session: TenantSession, principal: Principal) -> None:
         super().__init__(load_fn=self.load_batch)
         self.session = session
-        self.tenant_id = tenant_id
+        self.principal = principal
+        self.tenant_id = principal.tenant_id
 
     async def load_batch(self, keys: Sequence[Any]) -> list[V]:
         raise NotImplementedError
@@ -184,6 +192,66 @@ class AccountByIdLoader(TenantLoader[Account | None]):
         return [found.get(key) for key in keys]
 
 
+class ConstructionSpentByDealIdLoader(TenantLoader[Decimal]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[Decimal]:
+        query = construction_store.construction_spent_by_deal_ids
+        found = await query(self.session, self.tenant_id, keys)
+        return [found.get(key, Decimal("0.00")) for key in keys]
+
+
+def rows_by_id(table: Table) -> type[TenantLoader[Any]]:
+    """A loader of one construction table's rows by id."""
+
+    class RowByIdLoader(TenantLoader[Any]):
+        async def load_batch(self, keys: Sequence[UUID]) -> list[Any]:
+            found = await construction_store.by_ids(self.session, table, self.tenant_id, keys)
+            return [found.get(key) for key in keys]
+
+    return RowByIdLoader
+
+
+def rows_by_parent(table: Table, parent: str, *order: Any) -> type[TenantLoader[Any]]:
+    """A loader of a table's rows grouped by a parent id, in order."""
+
+    class RowsByParentLoader(TenantLoader[list[Any]]):
+        async def load_batch(self, keys: Sequence[UUID]) -> list[list[Any]]:
+            query = construction_store.by_parent
+            found = await query(self.session, table, parent, self.tenant_id, keys, order)
+            return [found.get(key, []) for key in keys]
+
+    return RowsByParentLoader
+
+
+class DocumentByIdLoader(TenantLoader[Document | None]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[Document | None]:
+        found = await document_store.documents_by_ids(self.session, self.principal, keys)
+        return [found.get(key) for key in keys]
+
+
+def documents_by(parent: str, kind: DocumentKind) -> type[TenantLoader[Any]]:
+    """Visible documents (or photos) of many parents, newest first."""
+
+    class DocumentsByParentLoader(TenantLoader[list[Document]]):
+        async def load_batch(self, keys: Sequence[UUID]) -> list[list[Document]]:
+            query = document_store.documents_by_parent
+            found = await query(self.session, self.principal, parent, keys, kind.value)
+            return [found.get(key, []) for key in keys]
+
+    return DocumentsByParentLoader
+
+
+class VersionsByDocumentIdLoader(TenantLoader[list[DocumentVersion]]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[list[DocumentVersion]]:
+        found = await document_store.versions_by_document_ids(self.session, self.tenant_id, keys)
+        return [found.get(key, []) for key in keys]
+
+
+class SharesByDocumentIdLoader(TenantLoader[list[Share]]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[list[Share]]:
+        found = await document_store.shares_by_document_ids(self.session, self.tenant_id, keys)
+        return [found.get(key, []) for key in keys]
+
+
 LOADERS: dict[str, type[TenantLoader[Any]]] = {
     "property_by_id": PropertyByIdLoader,
     "media_by_property_id": MediaByPropertyIdLoader,
@@ -204,22 +272,46 @@ LOADERS: dict[str, type[TenantLoader[Any]]] = {
     "transaction_count_by_deal_id": TransactionCountByDealIdLoader,
     "transaction_by_id": TransactionByIdLoader,
     "account_by_id": AccountByIdLoader,
+    "project_by_id": rows_by_id(t.construction_projects),
+    "projects_by_deal_id": rows_by_parent(
+        t.construction_projects, "deal_id", t.construction_projects.c.created_at
+    ),
+    "contractor_by_id": rows_by_id(t.contractors),
+    "bid_by_id": rows_by_id(t.bids),
+    "bids_by_project_id": rows_by_parent(t.bids, "project_id", t.bids.c.seq),
+    "task_by_id": rows_by_id(t.tasks),
+    "tasks_by_project_id": rows_by_parent(t.tasks, "project_id", t.tasks.c.seq),
+    "change_order_by_id": rows_by_id(t.change_orders),
+    "change_orders_by_project_id": rows_by_parent(
+        t.change_orders, "project_id", t.change_orders.c.created_at
+    ),
+    "inspection_by_id": rows_by_id(t.inspections),
+    "inspections_by_project_id": rows_by_parent(
+        t.inspections, "project_id", t.inspections.c.scheduled_for
+    ),
+    "construction_spent_by_deal_id": ConstructionSpentByDealIdLoader,
+    "document_by_id": DocumentByIdLoader,
+    "documents_by_deal_id": documents_by("deal_id", DocumentKind.DOCUMENT),
+    "documents_by_property_id": documents_by("property_id", DocumentKind.DOCUMENT),
+    "photos_by_project_id": documents_by("project_id", DocumentKind.PHOTO),
+    "versions_by_document_id": VersionsByDocumentIdLoader,
+    "shares_by_document_id": SharesByDocumentIdLoader,
 }
 
 
 class Loaders:
     """Loaders are created on first use, so a request pays only for the relations it reads."""
 
-    def __init__(self, session: TenantSession, tenant_id: UUID | None) -> None:
+    def __init__(self, session: TenantSession, principal: Principal | None) -> None:
         self.session = session
-        self.tenant_id = tenant_id
+        self.principal = principal
 
     def __getattr__(self, name: str) -> Any:
         loader_class = LOADERS.get(name)
         if loader_class is None:
             raise AttributeError(name)
-        if self.tenant_id is None:
-            raise RuntimeError("loaders need an authenticated tenant")
-        loader = loader_class(self.session, self.tenant_id)
+        if self.principal is None:
+            raise RuntimeError("loaders need an authenticated principal")
+        loader = loader_class(self.session, self.principal)
         setattr(self, name, loader)
         return loader

@@ -20,6 +20,12 @@ READ_PERMISSION = {
     "TimelineEntry": "deals:read",
     "Transaction": "finance:read",
     "Account": "finance:read",
+    "ConstructionProject": "construction:read",
+    "Contractor": "construction:read",
+    "Bid": "construction:read",
+    "Task": "construction:read",
+    "Inspection": "construction:read",
+    "Document": "documents:read",
 }
 
 
@@ -33,6 +39,12 @@ def _loader(ctx: Context, type_name: str) -> Callable[[Any], Any] | None:
         "TimelineEntry": lambda: ctx.loaders.timeline_entry_by_id,
         "Transaction": lambda: ctx.loaders.transaction_by_id,
         "Account": lambda: ctx.loaders.account_by_id,
+        "ConstructionProject": lambda: ctx.loaders.project_by_id,
+        "Contractor": lambda: ctx.loaders.contractor_by_id,
+        "Bid": lambda: ctx.loaders.bid_by_id,
+        "Task": lambda: ctx.loaders.task_by_id,
+        "Inspection": lambda: ctx.loaders.inspection_by_id,
+        "Document": lambda: ctx.loaders.document_by_id,
     }
     make = loaders.get(type_name)
     return make().load if make else None

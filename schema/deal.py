@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import UNSET
@@ -23,6 +24,10 @@ from schema.common import Connection, Node, UserError
 from schema.finance import AnalysisAssumptionsInput, Budget, Formula, Transaction
 from schema.permissions import requires
 from schema.property import Property
+
+if TYPE_CHECKING:
+    from schema.construction import ConstructionProject
+    from schema.document import Document
 
 DealStrategy = strawberry.enum(domain.DealStrategy, name="DealStrategy")
 DealStatus = strawberry.enum(
@@ -209,6 +214,20 @@ class Deal(Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Transaction]:
         return await resolve_finance.deal_transactions(info.context, self, first, after)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field(description="Rehab projects of this deal.")
+    async def construction_projects(
+        self, info: Info
+    ) -> list[Annotated[ConstructionProject, strawberry.lazy("schema.construction")]]:
+        info.context.require("construction:read")
+        return await info.context.loaders.projects_by_deal_id.load(self.id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Documents of this deal you can see, newest first.")
+    async def documents(
+        self, info: Info
+    ) -> list[Annotated[Document, strawberry.lazy("schema.document")]]:
+        info.context.require("documents:read")
+        return await info.context.loaders.documents_by_deal_id.load(self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(
         description="Metrics for the strategy; given assumptions override the deal's."

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from persistence.document import log_access
 from resolvers.errors import ApiError
 
 logger = logging.getLogger("reos.graphql")
@@ -65,12 +66,18 @@ class ErrorPolicy(SchemaExtension):
 
 
 class CloseSession(SchemaExtension):
-    """Release the request's database connection when the operation ends."""
+    """Write the request's download log in one statement, then release its connection."""
 
     async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
         try:
             yield
+            pending = getattr(context, "pending_access", None)
+            if pending:
+                async with context.session.write() as conn:
+                    await log_access(conn, pending)
+                pending.clear()
         finally:
-            session = getattr(self.execution_context.context, "session", None)
+            session = getattr(context, "session", None)
             if session is not None:
                 await session.close()

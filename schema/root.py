@@ -9,7 +9,17 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.types import ExecutionContext
 
 from schema.auth import AuthMutation, AuthQuery, Tenant, User
+from schema.construction import (
+    Bid,
+    ConstructionMutation,
+    ConstructionProject,
+    ConstructionQuery,
+    Contractor,
+    Inspection,
+    Task,
+)
 from schema.deal import Deal, DealMutation, DealQuery, Offer, TimelineEntry
+from schema.document import Document, DocumentMutation, DocumentQuery, Photo
 from schema.extensions import CloseSession, ErrorPolicy
 from schema.finance import Account, FinanceMutation, FinanceQuery, Transaction
 from schema.node import NodeQuery
@@ -17,13 +27,41 @@ from schema.property import Property, PropertyMutation, PropertyQuery
 
 
 @strawberry.type(description="Read operations.")
-class Query(NodeQuery, AuthQuery, PropertyQuery, DealQuery, FinanceQuery):
+class Query(
+    NodeQuery, AuthQuery, PropertyQuery, DealQuery, FinanceQuery, ConstructionQuery, DocumentQuery
+):
     pass
 
 
 @strawberry.type(description="Write operations: noun first, one input, a payload with errors.")
-class Mutation(AuthMutation, PropertyMutation, DealMutation, FinanceMutation):
+class Mutation(
+    AuthMutation,
+    PropertyMutation,
+    DealMutation,
+    FinanceMutation,
+    ConstructionMutation,
+    DocumentMutation,
+):
     pass
+
+
+NODE_TYPES = [
+    Property,
+    User,
+    Tenant,
+    Deal,
+    Offer,
+    TimelineEntry,
+    Transaction,
+    Account,
+    ConstructionProject,
+    Contractor,
+    Bid,
+    Task,
+    Inspection,
+    Document,
+    Photo,
+]
 
 
 class ReosSchema(strawberry.Schema):
@@ -46,6 +84,6 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return ReosSchema(
         query=Query,
         mutation=Mutation,
-        types=[Property, User, Tenant, Deal, Offer, TimelineEntry, Transaction, Account],
+        types=NODE_TYPES,
         extensions=extensions,
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -24,15 +27,19 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from integrations.extraction import extractor_from_env
 from persistence.database import TenantSession, create_engine
 from persistence.ratelimit import LoginLimiter, MemoryFailureCounter, RedisFailureCounter
+from persistence.storage import LocalObjectStore, store_from_settings
 from resolvers.context import Context, Services
 from resolvers.loaders import Loaders
 from schema.extensions import shape_error
 from schema.root import build_schema
 from server.auth import Authenticator, InvalidToken, Passwords, principal_from_header
+from server.extraction_worker import ExtractionWorker
 from server.middleware import RequestIdMiddleware
 from server.settings import Settings
+from server.storage_routes import storage_routes
 
 logger = logging.getLogger("reos.server")
 
@@ -81,7 +88,7 @@ class GraphQLApp(GraphQL):
             services=services,
             principal=principal,
             session=session,
-            loaders=Loaders(session, tenant_id),
+            loaders=Loaders(session, principal),
             client_address=request.client.host if request.client else "unknown",
             request_id=request.scope.get("state", {}).get("request_id"),
             auth_error=auth_error,
@@ -127,6 +134,7 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
     """The app, connecting to PostgreSQL as the application role at database_url."""
     settings.check()
     graphql = GraphQLApp(settings)
+    storage = store_from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -142,6 +150,11 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             else MemoryFailureCounter(settings.login_failure_window_seconds)
         )
         app.state.redis = redis
+        worker = ExtractionWorker(
+            engine, storage, extractor_from_env(os.environ), settings.max_upload_bytes
+        )
+        worker_task = asyncio.create_task(worker.run()) if settings.run_workers else None
+        app.state.extraction_worker = worker
         app.state.services = Services(
             engine=engine,
             authenticator=Authenticator(settings.jwt_secret, settings.access_token_ttl_seconds),
@@ -152,10 +165,18 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
                 settings.login_max_failures_per_address,
             ),
             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
+            storage=storage,
+            max_upload_bytes=settings.max_upload_bytes,
+            wake_extraction=worker.wake,
         )
         try:
             yield
         finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            await worker.close()
             await engine.dispose()
             if redis is not None:
                 await redis.aclose()
@@ -167,6 +188,8 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         Route("/ready", ready),
         Route("/favicon.ico", favicon),
     ]
+    if isinstance(storage, LocalObjectStore):
+        routes += storage_routes(storage)
     if settings.graphiql_enabled:
         routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
         routes.append(Route("/", lambda request: FileResponse(GRAPHIQL_PAGE)))

@@ -49,6 +49,11 @@ class Settings:
     login_max_failures_per_address: int = 20
     login_failure_window_seconds: int = 900
     db_pool_size: int = 10
+    run_workers: bool = True
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    max_upload_bytes: int = 25 * 1024 * 1024
 
     @property
     def is_production(self) -> bool:
@@ -83,6 +88,11 @@ class Settings:
             login_max_failures_per_address=_int(env, "LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
             login_failure_window_seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 900),
             db_pool_size=_int(env, "DB_POOL_SIZE", 10),
+            run_workers=env.get("RUN_WORKERS", "true").lower() not in ("0", "false", "no"),
+            s3_bucket=env.get("S3_BUCKET") or None,
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            s3_region=env.get("S3_REGION") or None,
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * 1024 * 1024),
         )
 
     def check(self) -> None:
