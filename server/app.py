@@ -198,7 +198,7 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_methods=["GET", "POST", "PUT", "OPTIONS"],
             allow_headers=[
                 "authorization",
                 "content-type",

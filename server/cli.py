@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -91,6 +92,16 @@ def banner(settings: Settings) -> str:
     return "\n".join(line for line in lines if line is not None)
 
 
+def cmd_worker(settings: Settings, migrate: bool) -> None:
+    """Run the background consumers (document extraction) without serving HTTP."""
+    from server.workers import run_workers
+
+    owner = cmd_migrate(settings) if migrate else owner_database_url(settings)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_workers(settings, app_database_url(settings, owner)))
+
+
 def cmd_export_schema() -> None:
     from schema.root import build_schema
 
@@ -106,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="apply database migrations as the owner")
     commands.add_parser("seed", help="create the demo tenants, users and properties")
     commands.add_parser("export-schema", help="print the GraphQL SDL")
+    worker = commands.add_parser("worker", help="run background consumers without HTTP")
+    worker.add_argument("--migrate", action="store_true", help="apply migrations first")
     args = parser.parse_args(argv)
 
     try:
@@ -123,3 +136,5 @@ def main(argv: list[str] | None = None) -> None:
         cmd_seed(settings)
     elif args.command == "export-schema":
         cmd_export_schema()
+    elif args.command == "worker":
+        cmd_worker(settings, args.migrate)
