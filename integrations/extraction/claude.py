@@ -17,7 +17,7 @@ import anthropic
 from domain.extraction import DocumentExtraction, DocumentType, ExtractionError
 from integrations.extraction.text import PDF_TYPE, TEXT_TYPES, extract_text, media_type
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-5"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 TOOL_NAME = "record_extraction"
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})

@@ -365,7 +365,7 @@ def test_rules_without_a_key() -> None:
 def test_claude_with_a_key() -> None:
     extractor = extractor_from_env({"ANTHROPIC_API_KEY": "sk-test"})
     assert isinstance(extractor, ClaudeExtractor)
-    assert extractor.name == "claude:claude-sonnet-4-5"
+    assert extractor.name == "claude:claude-sonnet-5"
     assert str(extractor.client.base_url) == "https://api.anthropic.com"
 
     custom = extractor_from_env(
