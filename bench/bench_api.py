@@ -11,6 +11,13 @@ What it measures
     * ``deal-detail`` - one deal page: the seeded deal with the longest timeline (found by a
       first query), with its analysis and formulas, 50 timeline entries with actors, budgets,
       50 transactions and its offers.
+    * ``project-detail`` - one rehab project page: ``constructionProject(id)`` with progress, 20
+      bids with their contractors, 50 tasks with assignees, 50 photos with signed download URLs,
+      change orders and inspections. The first run makes the project ("Bench project" on the
+      newest seeded deal) through the public mutations (contractors, bids and an award, tasks
+      moved to IN_PROGRESS/DONE, photo uploads of a real 1x1 PNG: photoUploadCreate, PUT to the
+      signed URL, documentUploadComplete); later runs reuse it (and complete it if a run was cut
+      short). Every photo ``url`` is logged, in one INSERT per request.
     * ``login`` - the ``login`` mutation for the demo user; every call performs a real Argon2
       password verification, so it is deliberately slow and CPU-bound.
 
@@ -48,13 +55,16 @@ import platform
 import shlex
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -137,6 +147,10 @@ def _deal_missing(body: dict[str, Any]) -> bool:
     return _has_graphql_errors(body) or not body["data"].get("deal")
 
 
+def _project_missing(body: dict[str, Any]) -> bool:
+    return _has_graphql_errors(body) or not body["data"].get("constructionProject")
+
+
 def login_payload() -> dict[str, Any]:
     return {"query": LOGIN_QUERY, "variables": {"e": DEMO_EMAIL, "p": DEMO_PASSWORD}}
 
@@ -199,6 +213,229 @@ async def prepare_deal_detail(
     return payload
 
 
+# The project-detail scenario's data: one rehab project on the newest seeded deal, made once by
+# the first run (through the public mutations) and reused by later ones (the bench DB is kept).
+BENCH_PROJECT = "Bench project"
+PROJECT_BIDS = 20
+PROJECT_TASKS = 50
+PROJECT_PHOTOS = 50
+BENCH_CONTRACTOR = "Bench contractor {:02d}"
+TRADES = ("GENERAL", "DEMOLITION", "ELECTRICAL", "PLUMBING", "HVAC", "ROOFING", "CARPENTRY")
+PNG_TYPE = "image/png"
+
+PROJECT_DETAIL_QUERY = """query($id: ID!) { constructionProject(id: $id) { id name budget
+  progress { percentComplete tasksDone tasksTotal committed variance }
+  bids { amount status contractor { name trade } }
+  tasks { title status dueDate assignee { name } }
+  photos { name url }
+  changeOrders { amount }
+  inspections { status } } }"""
+FIRST_DEAL_QUERY = (
+    "query { me { id } deals(first: 1) { edges { node { id name "
+    "constructionProjects { id name } } } } }"
+)
+PROJECT_CONTENTS_QUERY = """query($id: ID!) { constructionProject(id: $id) {
+  bids { id status contractor { name } } tasks { id } photos { id } } }"""
+CONTRACTORS_QUERY = """query($after: String) { contractors(first: 100, after: $after) {
+  edges { node { id name } } pageInfo { hasNextPage endCursor } } }"""
+PROJECT_CREATE = """mutation($input: ConstructionProjectInput!) {
+  constructionProjectCreate(input: $input) { project { id } errors { code message field } } }"""
+CONTRACTOR_CREATE = """mutation($input: ContractorInput!) {
+  contractorCreate(input: $input) { contractor { id } errors { code message field } } }"""
+BID_SUBMIT = """mutation($project: ID!, $input: BidInput!) {
+  bidSubmit(projectId: $project, input: $input) { bid { id } errors { code message field } } }"""
+BID_AWARD = """mutation($id: ID!) {
+  bidAward(id: $id) { bid { id } errors { code message field } } }"""
+TASK_CREATE = """mutation($project: ID!, $input: TaskInput!) {
+  taskCreate(projectId: $project, input: $input) { task { id } errors { code message field } } }"""
+TASK_UPDATE = """mutation($id: ID!, $input: TaskUpdateInput!) {
+  taskUpdate(id: $id, input: $input) { task { id } errors { code message field } } }"""
+PHOTO_UPLOAD_CREATE = """mutation($project: ID!, $input: UploadInput!) {
+  photoUploadCreate(projectId: $project, input: $input) {
+    uploadUrl photo { id } errors { code message field } } }"""
+UPLOAD_COMPLETE = """mutation($id: ID!) {
+  documentUploadComplete(id: $id) { document { id } errors { code message field } } }"""
+
+
+def png_1x1(rgb: tuple[int, int, int]) -> bytes:
+    """A valid 1x1 8-bit RGB PNG of one colour (signature, IHDR, IDAT, IEND)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # width, height, depth, RGB, ...
+    scanline = b"\x00" + bytes(rgb)  # filter type 0, then the pixel
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(scanline))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def _mutate(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    query: str,
+    variables: dict[str, Any],
+) -> dict[str, Any]:
+    """The payload of a mutation that must succeed (no GraphQL or payload errors)."""
+    data = await _query(client, url, {"query": query, "variables": variables}, headers)
+    (name, payload), *_ = data.items()
+    if payload.get("errors"):
+        raise BenchError(f"{name}({variables}) failed: {payload['errors']}")
+    return dict(payload)
+
+
+async def _bench_contractors(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str]
+) -> dict[str, str]:
+    """IDs of the contractors named like ``Bench contractor NN``, by name."""
+    found: dict[str, str] = {}
+    after = None
+    while True:
+        payload = {"query": CONTRACTORS_QUERY, "variables": {"after": after}}
+        page = (await _query(client, url, payload, headers))["contractors"]
+        for edge in page["edges"]:
+            found[edge["node"]["name"]] = edge["node"]["id"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+async def _upload_photo(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], project_id: str, index: int
+) -> None:
+    """photoUploadCreate, PUT of the bytes to the signed URL, documentUploadComplete."""
+    body = png_1x1((index * 5 % 256, 120, 255 - index * 5 % 256))
+    upload = {"name": f"bench-photo-{index:02d}.png", "contentType": PNG_TYPE, "size": len(body)}
+    created = await _mutate(
+        client, url, headers, PHOTO_UPLOAD_CREATE, {"project": project_id, "input": upload}
+    )
+    target = httpx.URL(url).join(created["uploadUrl"])  # /storage/... for the local store
+    response = await client.put(target, content=body, headers={"Content-Type": PNG_TYPE})
+    if response.status_code != 200:
+        raise BenchError(f"PUT of photo {index} failed: HTTP {response.status_code}")
+    await _mutate(client, url, headers, UPLOAD_COMPLETE, {"id": created["photo"]["id"]})
+
+
+async def _fill_project(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], project_id: str, user_id: str
+) -> None:
+    """Add what the project lacks of its bids (one awarded), tasks and photos.
+
+    Counting first makes the setup resumable: a run stopped half-way is completed by the next.
+    """
+    contents = await _query(
+        client, url, {"query": PROJECT_CONTENTS_QUERY, "variables": {"id": project_id}}, headers
+    )
+    project = contents["constructionProject"]
+    # Bids, from contractors insured until next year (an award checks the insurance).
+    contractors = await _bench_contractors(client, url, headers)
+    bid_from = {bid["contractor"]["name"] for bid in project["bids"] if bid["contractor"]}
+    insured_until = (date.today() + timedelta(days=365)).isoformat()
+    for index in range(1, PROJECT_BIDS + 1):
+        name = BENCH_CONTRACTOR.format(index)
+        if name in bid_from:
+            continue
+        if name not in contractors:
+            contractor = {
+                "name": name,
+                "trade": TRADES[index % len(TRADES)],
+                "insuranceExpiresOn": insured_until,
+                "rating": f"{3 + index % 2}.{index % 10}",  # 3.0 to 4.9
+            }
+            created = await _mutate(client, url, headers, CONTRACTOR_CREATE, {"input": contractor})
+            contractors[name] = created["contractor"]["id"]
+        bid = {
+            "contractorId": contractors[name],
+            "amount": f"{40000 + index * 1250}.00",
+            "scope": f"Bid {index} for the bench rehab",
+        }
+        await _mutate(client, url, headers, BID_SUBMIT, {"project": project_id, "input": bid})
+    if not any(bid["status"] == "AWARDED" for bid in project["bids"]):
+        contents = await _query(
+            client,
+            url,
+            {"query": PROJECT_CONTENTS_QUERY, "variables": {"id": project_id}},
+            headers,
+        )
+        first_bid = contents["constructionProject"]["bids"][0]["id"]
+        await _mutate(client, url, headers, BID_AWARD, {"id": first_bid})
+    # Tasks: every other one with a budget, every 4th assigned, a third DONE, a few IN_PROGRESS.
+    for index in range(len(project["tasks"]), PROJECT_TASKS):
+        task: dict[str, Any] = {
+            "title": f"Bench task {index + 1:02d}",
+            "milestone": index % 10 == 9,
+            "dueDate": (date.today() + timedelta(days=index)).isoformat(),
+        }
+        if index % 2 == 0:
+            task["budget"] = f"{1000 + index * 150}.00"
+        if index % 4 == 0:
+            task["assigneeId"] = user_id
+        created = await _mutate(
+            client, url, headers, TASK_CREATE, {"project": project_id, "input": task}
+        )
+        task_id = created["task"]["id"]
+        steps = ["IN_PROGRESS", "DONE"] if index % 3 == 0 else ["IN_PROGRESS"] * (index % 5 == 1)
+        for status in steps:
+            await _mutate(
+                client, url, headers, TASK_UPDATE, {"id": task_id, "input": {"status": status}}
+            )
+    for index in range(len(project["photos"]), PROJECT_PHOTOS):
+        await _upload_photo(client, url, headers, project_id, index + 1)
+
+
+async def prepare_project_detail(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    """The ``Bench project`` of the newest deal, made (or completed) on first use, then checked."""
+    data = await _query(client, url, {"query": FIRST_DEAL_QUERY}, headers)
+    edges = data["deals"]["edges"]
+    if not edges:
+        raise BenchError("deals(first: 1) returned no deals; is the demo data seeded?")
+    deal = edges[0]["node"]
+    existing = [p["id"] for p in deal["constructionProjects"] if p["name"] == BENCH_PROJECT]
+    start = time.perf_counter()
+    if existing:
+        project_id = existing[0]
+        action = "reused"
+    else:
+        project = {
+            "dealId": deal["id"],
+            "name": BENCH_PROJECT,
+            "budget": "250000.00",
+            "scope": "Full gut rehab made by bench/bench_api.py",
+            "startDate": date.today().isoformat(),
+            "targetEndDate": (date.today() + timedelta(days=120)).isoformat(),
+        }
+        created = await _mutate(client, url, headers, PROJECT_CREATE, {"input": project})
+        project_id = created["project"]["id"]
+        action = "created"
+    await _fill_project(client, url, headers, project_id, data["me"]["id"])
+    payload = {"query": PROJECT_DETAIL_QUERY, "variables": {"id": project_id}}
+    found = (await _query(client, url, payload, headers))["constructionProject"]
+    counts = (len(found["bids"]), len(found["tasks"]), len(found["photos"]))
+    if counts != (PROJECT_BIDS, PROJECT_TASKS, PROJECT_PHOTOS):
+        raise BenchError(
+            f"{BENCH_PROJECT!r} has {counts[0]} bids, {counts[1]} tasks and {counts[2]} photos, "
+            f"not {PROJECT_BIDS}, {PROJECT_TASKS} and {PROJECT_PHOTOS}"
+        )
+    if not all(photo["url"] for photo in found["photos"]):
+        raise BenchError(f"a photo of {BENCH_PROJECT!r} has no url")
+    progress = found["progress"]
+    print(
+        f"project-detail: {BENCH_PROJECT!r} on deal {deal['name']!r} {action} "
+        f"in {time.perf_counter() - start:.1f} s: {counts[0]} bids, {counts[1]} tasks "
+        f"({progress['tasksDone']} done, {progress['percentComplete']}% complete), "
+        f"{counts[2]} photos",
+        file=sys.stderr,
+    )
+    return payload
+
+
 SCENARIOS: dict[str, Scenario] = {
     "properties": Scenario(
         name="properties",
@@ -223,6 +460,14 @@ SCENARIOS: dict[str, Scenario] = {
         needs_token=True,
         is_failure=_deal_missing,
         prepare=prepare_deal_detail,
+    ),
+    "project-detail": Scenario(
+        name="project-detail",
+        label="constructionProject(id) detail",
+        payload={},
+        needs_token=True,
+        is_failure=_project_missing,
+        prepare=prepare_project_detail,
     ),
     "login": Scenario(
         name="login",
@@ -637,7 +882,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scenarios",
         type=_csv_names,
         default=list(SCENARIOS),
-        help="e.g. properties,dashboard,deal-detail,login",
+        help="e.g. properties,dashboard,deal-detail,project-detail,login",
     )
     parser.add_argument("--clients", type=_csv_positive_ints, default=[1, 10], help="e.g. 1,10")
     args = parser.parse_args(argv)
