@@ -1,13 +1,20 @@
-"""Object storage: the same tests for the local store (through its routes) and S3 (moto_server)."""
+"""Object storage: the same tests for the local store (through its routes) and S3.
+
+S3 runs twice: against moto_server, and against s3rver (tests/support/s3rver), a fake S3 that
+verifies SigV4 signatures, so the refusals real S3 enforces run against a server too.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import queue
+import shutil
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,7 +55,22 @@ MOTO_DOES_NOT_VERIFY = (
     "moto_server does not verify presigned (query-string SigV4) URLs: it accepts any "
     "signature, expiry, key, size and type. Real S3 and MinIO refuse these with 403 "
     "(SignatureDoesNotMatch / AccessDenied 'Request has expired'); "
-    "test_s3_presigned_urls_sign_what_s3_enforces checks the URLs bind them."
+    "test_s3_presigned_urls_sign_what_s3_enforces checks the URLs bind them; the s3rver "
+    "store runs these cases against a server that does verify them."
+)
+S3RVER_DIR = Path(__file__).resolve().parents[1] / "support" / "s3rver"
+S3RVER_PACKAGE = S3RVER_DIR / "node_modules" / "@20minutes" / "s3rver" / "package.json"
+S3RVER_BUCKET = "reos-test"
+S3RVER_QUERY_ENCODING = (
+    "s3rver canonicalises presigned query values with encodeURIComponent, which leaves "
+    "' ( ) ! * unescaped where SigV4 (botocore, real S3) escapes them, so it refuses correctly "
+    "signed GET URLs whose response-content-disposition holds them (a filename* or a name "
+    "with parentheses). moto and local run this part."
+)
+S3RVER_EMPTY_RANGE = (
+    "s3rver answers a ranged GET of a zero-byte object with 206 and Content-Length: 1 but no "
+    "body (real S3: 416 InvalidRange, which S3ObjectStore.read handles); moto and local run "
+    "this part."
 )
 
 
@@ -80,20 +102,34 @@ class Backend:
             pytest.skip(MOTO_DOES_NOT_VERIFY)
 
 
+def aws_env(access_key: str, secret_key: str) -> Mapping[str, str]:
+    """The environment boto3 reads credentials from, with no config file or metadata lookups."""
+    return {
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": secret_key,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A real moto_server process on a free loopback port, with a bucket; stopped at the end."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     patch = pytest.MonkeyPatch()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
+    for name, value in aws_env("test", "test").items():
         patch.setenv(name, value)
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -112,12 +148,7 @@ def moto_endpoint() -> Iterator[str]:
                 time.sleep(0.1)
         yield endpoint
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         patch.undo()
 
 
@@ -134,6 +165,50 @@ def s3_bucket(moto_endpoint: str) -> str:
     return bucket
 
 
+@pytest.fixture(scope="session")
+def s3rver_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """tests/support/s3rver/server.js (node) on a free loopback port, with S3RVER_BUCKET.
+
+    Installs its locked node_modules with `npm ci` the first time; skips only when node or
+    npm is not on PATH. The server exits when its stdin closes, so it cannot outlive the run.
+    """
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed to run s3rver (tests/support/s3rver)")
+    if not S3RVER_PACKAGE.is_file():
+        install = subprocess.run(
+            [npm, "ci", "--prefix", str(S3RVER_DIR), "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
+    port = free_port()
+    log = tmp_path_factory.mktemp("s3rver") / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [node, str(S3RVER_DIR / "server.js"), str(port), S3RVER_BUCKET],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        stdout = process.stdout
+        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+        try:
+            first = lines.get(timeout=30).strip()
+        except queue.Empty:
+            first = ""
+        if first != "ready":
+            raise RuntimeError(f"s3rver did not start ({first!r}): {log.read_text()}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
 @pytest.fixture
 def local_store(tmp_path: Path) -> LocalObjectStore:
     return LocalObjectStore(tmp_path / "objects", SECRET, base_url="http://testserver")
@@ -145,11 +220,24 @@ def local_client(local_store: LocalObjectStore) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture(params=["local", "s3"])
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+@pytest.fixture(params=["local", "s3", "s3rver"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
     if request.param == "local":
         store = request.getfixturevalue("local_store")
         yield Backend("local", store, request.getfixturevalue("local_client"), True)
+        return
+    if request.param == "s3rver":
+        endpoint = request.getfixturevalue("s3rver_endpoint")
+        for name, value in aws_env("S3RVER", "S3RVER").items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        # S3ObjectStore uses boto3's default session, which keeps the first keys it resolved
+        # (moto's): a fresh one for this test reads S3RVER's from the environment.
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+        store = S3ObjectStore(S3RVER_BUCKET, endpoint, REGION)
+        with httpx.Client(timeout=10) as http:
+            yield Backend("s3rver", store, http, True)
         return
     endpoint = request.getfixturevalue("moto_endpoint")
     store = S3ObjectStore(request.getfixturevalue("s3_bucket"), endpoint, REGION)
@@ -201,6 +289,8 @@ def test_round_trip_with_a_file_name_in_the_key(backend: Backend) -> None:
     key = new_key(None, "v1", "Purchase Agreement (signed) Café.pdf")
     backend.upload(key, PDF)
     assert backend.stored(key) == StoredObject(key, len(PDF))
+    if backend.name == "s3rver":
+        pytest.skip(S3RVER_QUERY_ENCODING)
     url = backend.store.presign_get(key, 60, "Purchase Agreement (signed) Café.pdf", PDF_TYPE)
     response = backend.http.get(url)
     assert response.status_code == 200
@@ -215,8 +305,10 @@ def test_empty_object_round_trip(backend: Backend) -> None:
     key = new_key()
     backend.upload(key, b"", "text/plain")
     assert backend.stored(key) == StoredObject(key, 0)
-    assert backend.run(backend.store.read(key, 100)) == b""
     assert backend.run(backend.store.read(key, 0)) == b""
+    if backend.name == "s3rver":
+        pytest.skip(S3RVER_EMPTY_RANGE)
+    assert backend.run(backend.store.read(key, 100)) == b""
 
 
 def test_missing_object(backend: Backend) -> None:
@@ -273,7 +365,7 @@ def test_stores_refuse_malformed_keys(backend: Backend, key: str) -> None:
             backend.run(call)
 
 
-# --- refusals the storage server must enforce (the local routes; real S3 and MinIO) --------
+# --- refusals the storage server must enforce (local routes, s3rver; real S3 and MinIO) -----
 
 
 @pytest.mark.parametrize("sent", [120, 80])
