@@ -95,14 +95,12 @@ async def insert_row(
     return _make(table, row)
 
 
-async def get_for_update(conn: AsyncConnection, table: Table, tenant_id: UUID, row_id: UUID) -> Any:
-    row = (
-        await conn.execute(
-            select(*table.c)
-            .where(table.c.tenant_id == tenant_id, table.c.id == row_id)
-            .with_for_update()
-        )
-    ).first()
+async def get_for_update(
+    conn: AsyncConnection, table: Table, tenant_id: UUID, row_id: UUID, lock: bool = True
+) -> Any:
+    """A row by id, locked for the rest of the transaction unless lock is False."""
+    statement = select(*table.c).where(table.c.tenant_id == tenant_id, table.c.id == row_id)
+    row = (await conn.execute(statement.with_for_update() if lock else statement)).first()
     return _make(table, row) if row else None
 
 

@@ -216,8 +216,13 @@ class LocalObjectStore:
         return path
 
     async def write(self, key: str, chunks: AsyncIterable[bytes], size: int) -> StoredObject:
-        """Store exactly `size` bytes atomically; TOO_LARGE or SIZE_MISMATCH leave nothing."""
+        """Store exactly `size` bytes atomically, once: objects are never overwritten.
+
+        TOO_LARGE, SIZE_MISMATCH and ALREADY_EXISTS leave nothing behind.
+        """
         path = self.path(key)
+        if path.exists():
+            raise StorageError("ALREADY_EXISTS", "This upload URL was already used.")
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
         written = 0
@@ -236,10 +241,12 @@ class LocalObjectStore:
                         "SIZE_MISMATCH", f"Got {written} bytes, the URL is signed for {size}."
                     )
                 await asyncio.to_thread(_flush_and_sync, file)
-            os.replace(temp_name, path)
-        except BaseException:
+            try:
+                os.link(temp_name, path)  # fails if another upload got there first
+            except FileExistsError as exc:
+                raise StorageError("ALREADY_EXISTS", "This upload URL was already used.") from exc
+        finally:
             Path(temp_name).unlink(missing_ok=True)
-            raise
         return StoredObject(key, size)
 
     async def stat(self, key: str) -> StoredObject | None:

@@ -308,9 +308,10 @@ async def bid_award(ctx: Context, global_id: str) -> Result:
 
     async def award(conn: AsyncConnection) -> Bid:
         tenant_id = principal.tenant_id
-        found = await store.get_for_update(conn, bids, tenant_id, bid_id)
+        found = await store.get_for_update(conn, bids, tenant_id, bid_id, lock=False)
         if found is None:
             raise DomainError.of(ErrorCode.NOT_FOUND, "No bid with this ID.", "id")
+        # The project's lock comes first, so concurrent awards queue instead of deadlocking.
         project = await _project_for_update(conn, ctx, found.project_id, "id")
         siblings = await store.bids_of_project(conn, tenant_id, project.id)
         bid = next(b for b in siblings if b.id == bid_id)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import DomainError, ErrorCode, FieldError
@@ -15,6 +15,7 @@ T = TypeVar("T")
 
 UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
+CONCURRENCY_FAILURES = ("40P01", "40001")  # deadlock, serialization failure
 
 
 class ApiError(GraphQLError):
@@ -37,7 +38,7 @@ def bad_input(message: str) -> ApiError:
     return ApiError(message, "BAD_USER_INPUT")
 
 
-def _sqlstate(error: IntegrityError) -> str | None:
+def _sqlstate(error: DBAPIError) -> str | None:
     return getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
 
 
@@ -56,4 +57,10 @@ async def run_write(
             return None, [FieldError(ErrorCode.CONFLICT, "This conflicts with an existing record.")]
         if state == FOREIGN_KEY_VIOLATION:
             return None, [FieldError(ErrorCode.CONFLICT, "Other records still refer to this one.")]
+        raise
+    except DBAPIError as error:
+        if _sqlstate(error) in CONCURRENCY_FAILURES:
+            return None, [
+                FieldError(ErrorCode.CONFLICT, "Another change got there first; try again.")
+            ]
         raise

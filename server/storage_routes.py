@@ -23,6 +23,7 @@ STATUS = {
     "TYPE_MISMATCH": 400,
     "TOO_LARGE": 413,
     "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
 }
 
 

@@ -234,7 +234,12 @@ CREATE POLICY worker_claim ON extraction_jobs
 def upgrade() -> None:
     run_script(UPGRADE)
     protect_tenant_tables(TENANT_TABLES)
-    for sequence in ("bids_seq_seq", "tasks_seq_seq", "documents_seq_seq", "document_access_log_id_seq"):
+    for sequence in (
+        "bids_seq_seq",
+        "tasks_seq_seq",
+        "documents_seq_seq",
+        "document_access_log_id_seq",
+    ):
         op.execute(f"GRANT USAGE ON SEQUENCE {sequence} TO {APP_ROLE}")
 
 

@@ -603,15 +603,17 @@ def test_local_put_client_hanging_up_leaves_nothing(local_store: LocalObjectStor
     assert leftovers(local_store) == []
 
 
-def test_local_put_replaces_atomically(
+def test_local_objects_are_written_once(
     local_store: LocalObjectStore, local_client: TestClient
 ) -> None:
     key = new_key()
+    statuses = []
     for content in (b"first version", b"second"):
         url = local_store.presign_put(key, "text/plain", len(content), 60)
         response = local_client.put(url, content=content, headers={"Content-Type": "text/plain"})
-        assert response.status_code == 200
-    assert local_store.path(key).read_bytes() == b"second"
+        statuses.append(response.status_code)
+    assert statuses == [200, 409]
+    assert local_store.path(key).read_bytes() == b"first version"
     assert leftovers(local_store) == [local_store.path(key)]
 
 
