@@ -38,13 +38,28 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "documents:write",
         "alerts:write",
         "timeline:comment",
+        "timeline:read",
         "users:write",
         "partners:write",
     },
     Role.ANALYST: READ
-    | {"properties:write", "deals:write", "alerts:write", "timeline:comment", "documents:write"},
+    | {
+        "properties:write",
+        "deals:write",
+        "alerts:write",
+        "timeline:comment",
+        "timeline:read",
+        "documents:write",
+    },
     Role.UNDERWRITER: READ
-    | {"deals:write", "offers:write", "finance:write", "timeline:comment", "documents:write"},
+    | {
+        "deals:write",
+        "offers:write",
+        "finance:write",
+        "timeline:comment",
+        "timeline:read",
+        "documents:write",
+    },
     Role.OPS: READ
     | {
         "properties:write",
@@ -52,6 +67,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "finance:write",
         "documents:write",
         "timeline:comment",
+        "timeline:read",
     },
     Role.VIEWER: READ,
 }

@@ -110,3 +110,19 @@ class TenantSession:
                     self._read = None
                 await self._conn.close()
                 self._conn = None
+
+
+class ShortTenantSession(TenantSession):
+    """A session that holds no connection between statements: each read is its own transaction.
+
+    For long-lived work such as subscriptions, where a held connection per client would not scale.
+    """
+
+    async def fetch(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Sequence[Row]:
+        async with transaction(self.engine, self.tenant_id) as conn:
+            return (await conn.execute(statement, params or {})).all()
+
+    async def close(self) -> None:
+        return None

@@ -340,3 +340,17 @@ async def count_deals_by_property(conn: AsyncConnection, tenant_id: UUID, proper
         )
     ).one()
     return row[0]
+
+
+async def timeline_after(
+    session: TenantSession, tenant_id: UUID, deal_id: UUID, after_seq: int, limit: int
+) -> list[TimelineEntry]:
+    """A deal's entries after a position, oldest first (for replaying to a subscriber)."""
+    t = timeline_entries.c
+    rows = await session.fetch(
+        select(*TIMELINE_COLUMNS)
+        .where(t.tenant_id == tenant_id, t.deal_id == deal_id, t.seq > after_seq)
+        .order_by(t.seq)
+        .limit(limit)
+    )
+    return [to_entry(row) for row in rows]

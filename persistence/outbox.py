@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.events import Event
+from persistence.database import TenantSession
 from persistence.tables import outbox
 
 
@@ -34,3 +37,37 @@ async def add_events(
             for event in events
         ],
     )
+
+
+async def events_after(
+    session: TenantSession,
+    tenant_id: UUID,
+    aggregate_type: str,
+    aggregate_id: UUID,
+    event_types: Sequence[str],
+    after_id: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """An aggregate's committed events after a cursor, oldest first (for replay)."""
+    o = outbox.c
+    rows = await session.fetch(
+        select(o.id, o.event_type, o.payload, o.tenant_id)
+        .where(
+            o.tenant_id == tenant_id,
+            o.aggregate_type == aggregate_type,
+            o.aggregate_id == aggregate_id,
+            o.event_type.in_(list(event_types)),
+            o.id > after_id,
+        )
+        .order_by(o.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "cursor": r.id,
+            "event_type": r.event_type,
+            "payload": r.payload,
+            "tenant_id": str(r.tenant_id),
+        }
+        for r in rows
+    ]

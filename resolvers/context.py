@@ -27,6 +27,8 @@ class Services:
     login_limiter: LoginLimiter
     refresh_ttl: timedelta
     storage: Any = None
+    bus: Any = None
+    max_subscriptions_per_connection: int = 20
     max_upload_bytes: int = 25 * 1024 * 1024
     wake_extraction: Callable[[], None] = lambda: None
 
@@ -43,6 +45,9 @@ class Context:
     request_id: str | None = None
     auth_error: str | None = None
     pending_access: list[dict[str, Any]] = field(default_factory=list)
+    connection_params: dict[str, Any] | None = None
+    token_expires_at: float | None = None
+    subscriptions: int = 0
 
     def require(self, permission: str | None = None) -> Principal:
         """The principal, after checking authentication and (optionally) a permission."""

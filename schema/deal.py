@@ -14,6 +14,7 @@ from strawberry.types import Info
 from domain import deal as domain
 from domain import timeline as timeline_domain
 from domain.deal import allowed_transitions
+from persistence.deal import TIMELINE_SORT
 from resolvers import deal as resolve
 from resolvers import finance as resolve_finance
 from resolvers.analysis_input import camel_keys
@@ -113,6 +114,10 @@ class TimelineEntry(Node):
     @strawberry.field(description="Opaque global ID.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("TimelineEntry", self.id))  # type: ignore[arg-type]
+
+    @strawberry.field(description="Pass as `since` to timelineUpdated to resume after this entry.")
+    def cursor(self) -> str:
+        return TIMELINE_SORT.cursor(self.seq, self.id)  # type: ignore[attr-defined]
 
     @strawberry.field
     async def actor(self, info: Info) -> User | None:

@@ -24,6 +24,7 @@ from schema.extensions import CloseSession, ErrorPolicy
 from schema.finance import Account, FinanceMutation, FinanceQuery, Transaction
 from schema.node import NodeQuery
 from schema.property import Property, PropertyMutation, PropertyQuery
+from schema.subscription import Subscription
 
 
 @strawberry.type(description="Read operations.")
@@ -84,6 +85,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return ReosSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=NODE_TYPES,
         extensions=extensions,
     )

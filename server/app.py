@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -23,9 +24,11 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from subscriptions.bus import bus_from_url
 
 from integrations.extraction import extractor_from_env
 from persistence.database import TenantSession, create_engine
@@ -40,6 +43,8 @@ from server.extraction_worker import ExtractionWorker
 from server.middleware import RequestIdMiddleware
 from server.settings import Settings
 from server.storage_routes import storage_routes
+from server.websocket import OriginCheckMiddleware
+from subscriptions.relay import OutboxRelay
 
 logger = logging.getLogger("reos.server")
 
@@ -67,6 +72,28 @@ class GraphQLApp(GraphQL):
             result.errors = [shape_error(error, request_id) for error in result.errors]
         return await super().process_result(request, result)
 
+    async def on_ws_connect(self, context: Context) -> None:
+        """The token comes in connection_init; a missing or bad one closes the socket (4403)."""
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization")
+        services: Services = context.services
+        try:
+            principal = principal_from_header(services.authenticator, header)
+            claims = services.authenticator.claims(header.partition(" ")[2]) if header else None
+        except InvalidToken as exc:
+            raise ConnectionRejectionError({"reason": "invalid token"}) from exc
+        if principal is None or claims is None:
+            raise ConnectionRejectionError({"reason": "authorization required"})
+        context.principal = principal
+        context.session = TenantSession(services.engine, principal.tenant_id)
+        context.loaders = Loaders(context.session, principal)
+        context.token_expires_at = float(claims["exp"])
+        websocket = context.request
+        delay = max(0.0, context.token_expires_at - time.time())
+        asyncio.get_running_loop().call_later(
+            delay, lambda: asyncio.ensure_future(_close_expired(websocket))
+        )
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(GRAPHIQL_PAGE.read_text())
 
@@ -93,6 +120,11 @@ class GraphQLApp(GraphQL):
             request_id=request.scope.get("state", {}).get("request_id"),
             auth_error=auth_error,
         )
+
+
+async def _close_expired(websocket: WebSocket) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.close(code=4403, reason="Token expired")
 
 
 async def health(request: Request) -> Response:
@@ -153,7 +185,15 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         worker = ExtractionWorker(
             engine, storage, extractor_from_env(os.environ), settings.max_upload_bytes
         )
-        worker_task = asyncio.create_task(worker.run()) if settings.run_workers else None
+        bus = bus_from_url(settings.redis_url)
+        await bus.connect()
+        relay = OutboxRelay(engine, bus)
+        app.state.bus, app.state.relay = bus, relay
+        tasks = [asyncio.create_task(worker.run()), asyncio.create_task(relay.run())]
+        if not settings.run_workers:
+            for task in tasks:
+                task.cancel()
+            tasks = []
         app.state.extraction_worker = worker
         app.state.services = Services(
             engine=engine,
@@ -168,15 +208,17 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             storage=storage,
             max_upload_bytes=settings.max_upload_bytes,
             wake_extraction=worker.wake,
+            bus=bus,
         )
         try:
             yield
         finally:
-            if worker_task is not None:
-                worker_task.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await worker_task
+                    await task
             await worker.close()
+            await bus.disconnect()
             await engine.dispose()
             if redis is not None:
                 await redis.aclose()
@@ -195,6 +237,7 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         routes.append(Route("/", lambda request: FileResponse(GRAPHIQL_PAGE)))
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(OriginCheckMiddleware, allowed_origins=settings.cors_origins),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

@@ -41,18 +41,25 @@ class Authenticator:
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
-    def verify_access_token(self, token: str) -> Principal:
-        """The principal of a valid token; InvalidToken for anything else."""
+    def claims(self, token: str) -> dict[str, object]:
+        """The verified claims of a token; InvalidToken for anything else."""
         try:
-            claims = jwt.decode(
+            return jwt.decode(
                 token,
                 self.secret,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
                 options={"require": REQUIRED_CLAIMS},
             )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+
+    def verify_access_token(self, token: str) -> Principal:
+        """The principal of a valid token; InvalidToken for anything else."""
+        claims = self.claims(token)
+        try:
             return Principal(UUID(claims["sub"]), UUID(claims["tenant_id"]), Role(claims["role"]))
-        except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise InvalidToken(str(exc)) from exc
 
 

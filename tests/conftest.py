@@ -92,6 +92,7 @@ def make_settings(redis_url: str | None, **overrides: Any) -> Settings:
         "redis_url": redis_url,
         "login_max_failures_per_email": 1000,
         "login_max_failures_per_address": 1000,
+        "run_workers": False,  # tests drive the relay and the extraction worker themselves
     }
     values.update(overrides)
     return Settings(**values)

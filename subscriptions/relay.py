@@ -1,0 +1,134 @@
+"""The outbox relay: publishes committed outbox rows to the bus, in order, at least once.
+
+Rows are claimed with FOR UPDATE SKIP LOCKED inside a transaction that also takes an advisory
+lock, so any number of instances can run it while one publishes at a time (keeping each
+aggregate's order). Rows are marked sent in the same transaction that published them: a crash
+before commit leaves them unsent, and the next pass (here or elsewhere) sends them again.
+Rolled-back changes never reach the outbox, so they publish nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any, Protocol
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from persistence.tables import outbox
+from subscriptions.channels import channels_for
+
+logger = logging.getLogger("reos.relay")
+
+RELAY_LOCK = 7_463_221  # pg advisory lock key: one publishing relay at a time
+NOTIFY_CHANNEL = "reos_outbox"
+
+
+class Publisher(Protocol):
+    async def publish(self, channel: str, message: str) -> None: ...
+
+
+def envelope(row: Any) -> dict[str, Any]:
+    """The message subscribers receive: the event envelope plus its outbox cursor."""
+    return {
+        "cursor": row.id,
+        "event_id": str(row.event_id),
+        "event_type": row.event_type,
+        "aggregate_type": row.aggregate_type,
+        "aggregate_id": str(row.aggregate_id),
+        "tenant_id": str(row.tenant_id),
+        "occurred_at": row.occurred_at.isoformat(),
+        "correlation_id": row.correlation_id,
+        "actor_id": str(row.actor_id) if row.actor_id else None,
+        "payload": row.payload,
+    }
+
+
+class OutboxRelay:
+    def __init__(
+        self, engine: AsyncEngine, bus: Publisher, batch: int = 200, poll_seconds: float = 1.0
+    ) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.published = 0
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Publish one batch of unsent rows; how many were sent (0 while another relay works)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "SELECT set_config('app.worker', 'relay', true), "
+                    "set_config('app.tenant_id', '', true)"
+                )
+            )
+            if not (
+                await conn.execute(text(f"SELECT pg_try_advisory_xact_lock({RELAY_LOCK})"))
+            ).scalar():
+                return 0
+            rows = (
+                await conn.execute(
+                    select(*outbox.c)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self.batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                message = envelope(row)
+                body = json.dumps(message, default=str)
+                for channel in channels_for(message):
+                    await self.bus.publish(channel, body)
+            if rows:
+                await self._mark_sent(conn, rows)
+        self.published += len(rows)
+        return len(rows)
+
+    @staticmethod
+    async def _mark_sent(conn: AsyncConnection, rows: list[Any]) -> None:
+        o = outbox.c
+        ids = [row.id for row in rows]
+        await conn.execute(update(outbox).where(o.id.in_(ids)).values(published_at=text("now()")))
+
+    async def run(self) -> None:
+        """Relay until cancelled: wake on NOTIFY, poll as a fallback, back off on errors."""
+        listener = await self._listen()
+        delay = self.poll_seconds
+        try:
+            while True:
+                try:
+                    sent = await self.run_once()
+                    delay = self.poll_seconds
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.warning("relay pass failed; will retry", exc_info=True)
+                    sent, delay = 0, min(delay * 2, 30.0)
+                if sent == self.batch:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                self._wake.clear()
+        finally:
+            if listener is not None:
+                await listener.close()
+
+    async def _listen(self) -> AsyncConnection | None:
+        """LISTEN for committed inserts; without it the relay still polls."""
+        try:
+            conn = await self.engine.connect()
+            raw = (await conn.get_raw_connection()).driver_connection
+            await raw.add_listener(NOTIFY_CHANNEL, lambda *_: self.wake())
+            return conn
+        except Exception:
+            logger.warning("LISTEN unavailable; polling only", exc_info=True)
+            return None
