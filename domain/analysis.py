@@ -18,6 +18,7 @@ from domain.finance_math import (
     monthly_payment,
     npv,
 )
+from domain.names import camel_case
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -149,12 +150,6 @@ class Projection:
 
 class _Undefined(Exception):
     """A metric that cannot be computed from these inputs; its message is the reason."""
-
-
-def camel_case(name: str) -> str:
-    """A snake_case name as its GraphQL (camelCase) name."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 def snake_case(name: str) -> str:

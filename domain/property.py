@@ -11,6 +11,7 @@ from uuid import UUID
 
 from domain.address import address_key, parcel_key, street_line
 from domain.errors import DomainError, ErrorCode, FieldError
+from domain.names import camel_case
 
 
 class PropertyType(Enum):
@@ -166,12 +167,6 @@ class Provenance:
 def _invalid(path: tuple[str, ...], name: str, message: str) -> FieldError:
     where = (*path, "address") if name in ADDRESS_FIELDS else path
     return FieldError(ErrorCode.INVALID, message, (*where, camel_case(name)))
-
-
-def camel_case(name: str) -> str:
-    """A column name as its GraphQL field name."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 def _check_money(name: str, value: Any, path: tuple[str, ...]) -> FieldError | None:

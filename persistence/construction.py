@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.construction import Bid, ChangeOrder, Contractor, Inspection, Project, Task
 from persistence.database import TenantSession
-from persistence.pagination import SortKey
+from persistence.pagination import SortKey, parse_timestamp
 from persistence.tables import (
     bids,
     construction_projects,
@@ -28,15 +27,8 @@ R = TypeVar("R")
 CONSTRUCTION_CATEGORIES = ("REPAIRS", "CAPEX")
 
 
-def _timestamp(raw: str) -> datetime:
-    value = datetime.fromisoformat(raw)
-    if value.tzinfo is None:
-        raise ValueError("timestamp without a time zone")
-    return value.astimezone(UTC)
-
-
 PROJECT_SORT = SortKey(
-    construction_projects.c.created_at, construction_projects.c.id, True, _timestamp
+    construction_projects.c.created_at, construction_projects.c.id, True, parse_timestamp
 )
 CONTRACTOR_SORT = SortKey(contractors.c.name, contractors.c.id, False, str)
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.deal import Deal, DealMember, Offer
 from domain.timeline import TimelineEntry
 from persistence.database import TenantSession
-from persistence.pagination import SortKey, first_rows_per_parent
+from persistence.pagination import SortKey, first_rows_per_parent, parse_timestamp
 from persistence.tables import deal_members, deals, offers, timeline_entries
 
 DEAL_COLUMNS = list(deals.c)
@@ -25,14 +25,7 @@ OFFER_COLUMNS = list(offers.c)
 TIMELINE_COLUMNS = list(timeline_entries.c)
 
 
-def _timestamp(raw: str) -> datetime:
-    value = datetime.fromisoformat(raw)
-    if value.tzinfo is None:
-        raise ValueError("timestamp without a time zone")
-    return value.astimezone(UTC)
-
-
-DEAL_SORT = SortKey(deals.c.created_at, deals.c.id, True, _timestamp)
+DEAL_SORT = SortKey(deals.c.created_at, deals.c.id, True, parse_timestamp)
 TIMELINE_SORT = SortKey(timeline_entries.c.seq, timeline_entries.c.id, True, int)
 
 

@@ -6,6 +6,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -59,3 +60,11 @@ def first_rows_per_parent(
         .where(ranked.c.rank_in_parent <= limit)
         .order_by(ranked.c[parent.key], ranked.c.rank_in_parent)
     )
+
+
+def parse_timestamp(raw: str) -> datetime:
+    """A cursor's timestamp, which must carry a time zone (returned in UTC)."""
+    value = datetime.fromisoformat(raw)
+    if value.tzinfo is None:
+        raise ValueError("timestamp without a time zone")
+    return value.astimezone(UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.property import Property, Provenance
 from persistence.database import TenantSession
-from persistence.pagination import SortKey
+from persistence.pagination import SortKey, parse_timestamp
 from persistence.tables import properties, property_media, property_provenance
 
 COLUMNS = [c for c in properties.c]
@@ -67,18 +67,11 @@ def _money(raw: str) -> Decimal:
     return value
 
 
-def _timestamp(raw: str) -> datetime:
-    value = datetime.fromisoformat(raw)
-    if value.tzinfo is None:
-        raise ValueError("timestamp without a time zone")
-    return value.astimezone(UTC)
-
-
 SORTS = {
     "LIST_PRICE": ("list_price", _money),
     "LISTED_DATE": ("listing_contract_date", date.fromisoformat),
-    "UPDATED_AT": ("updated_at", _timestamp),
-    "CREATED_AT": ("created_at", _timestamp),
+    "UPDATED_AT": ("updated_at", parse_timestamp),
+    "CREATED_AT": ("created_at", parse_timestamp),
 }
 
 
