@@ -28,7 +28,6 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
-from subscriptions.bus import bus_from_url
 
 from integrations.extraction import extractor_from_env
 from persistence.database import TenantSession, create_engine
@@ -44,6 +43,7 @@ from server.middleware import RequestIdMiddleware
 from server.settings import Settings
 from server.storage_routes import storage_routes
 from server.websocket import OriginCheckMiddleware
+from subscriptions.bus import bus_from_url
 from subscriptions.relay import OutboxRelay
 
 logger = logging.getLogger("reos.server")
@@ -189,11 +189,11 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         await bus.connect()
         relay = OutboxRelay(engine, bus)
         app.state.bus, app.state.relay = bus, relay
-        tasks = [asyncio.create_task(worker.run()), asyncio.create_task(relay.run())]
-        if not settings.run_workers:
-            for task in tasks:
-                task.cancel()
-            tasks = []
+        tasks = []
+        if settings.run_workers:
+            tasks.append(asyncio.create_task(worker.run()))
+        if settings.run_relay:
+            tasks.append(asyncio.create_task(relay.run()))
         app.state.extraction_worker = worker
         app.state.services = Services(
             engine=engine,
@@ -209,6 +209,7 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             max_upload_bytes=settings.max_upload_bytes,
             wake_extraction=worker.wake,
             bus=bus,
+            max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
         )
         try:
             yield

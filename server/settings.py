@@ -23,6 +23,23 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() not in ("0", "false", "no", "off")
+
+
 def _list(env: dict[str, str], name: str, default: list[str]) -> list[str]:
     raw = env.get(name)
     if raw is None:
@@ -50,6 +67,10 @@ class Settings:
     login_failure_window_seconds: int = 900
     db_pool_size: int = 10
     run_workers: bool = True
+    run_relay: bool = True
+    ws_max_subscriptions_per_connection: int = 20
+    ws_max_connections_per_user: int = 10
+    ws_ping_seconds: float = 15.0
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -88,7 +109,13 @@ class Settings:
             login_max_failures_per_address=_int(env, "LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
             login_failure_window_seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 900),
             db_pool_size=_int(env, "DB_POOL_SIZE", 10),
-            run_workers=env.get("RUN_WORKERS", "true").lower() not in ("0", "false", "no"),
+            run_workers=_bool(env, "RUN_WORKERS", True),
+            run_relay=_bool(env, "RUN_RELAY", True),
+            ws_max_subscriptions_per_connection=_int(
+                env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20
+            ),
+            ws_max_connections_per_user=_int(env, "WS_MAX_CONNECTIONS_PER_USER", 10),
+            ws_ping_seconds=_float(env, "WS_PING_SECONDS", 15.0),
             s3_bucket=env.get("S3_BUCKET") or None,
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
             s3_region=env.get("S3_REGION") or None,

@@ -92,7 +92,8 @@ def make_settings(redis_url: str | None, **overrides: Any) -> Settings:
         "redis_url": redis_url,
         "login_max_failures_per_email": 1000,
         "login_max_failures_per_address": 1000,
-        "run_workers": False,  # tests drive the relay and the extraction worker themselves
+        "run_workers": False,  # tests drive the extraction worker themselves
+        "run_relay": False,  # and the relay
     }
     values.update(overrides)
     return Settings(**values)
