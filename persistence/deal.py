@@ -335,6 +335,17 @@ async def count_deals_by_property(conn: AsyncConnection, tenant_id: UUID, proper
     return row[0]
 
 
+async def last_timeline_seq(session: TenantSession, tenant_id: UUID, deal_id: UUID) -> int:
+    """The position of a deal's newest timeline entry (-1 when it has none)."""
+    t = timeline_entries.c
+    rows = await session.fetch(
+        select(func.coalesce(func.max(t.seq), -1)).where(
+            t.tenant_id == tenant_id, t.deal_id == deal_id
+        )
+    )
+    return int(rows[0][0])
+
+
 async def timeline_after(
     session: TenantSession, tenant_id: UUID, deal_id: UUID, after_seq: int, limit: int
 ) -> list[TimelineEntry]:

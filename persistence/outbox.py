@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.events import Event
@@ -51,7 +51,7 @@ async def events_after(
     """An aggregate's committed events after a cursor, oldest first (for replay)."""
     o = outbox.c
     rows = await session.fetch(
-        select(o.id, o.event_type, o.payload, o.tenant_id)
+        select(o.id, o.event_id, o.event_type, o.payload, o.tenant_id)
         .where(
             o.tenant_id == tenant_id,
             o.aggregate_type == aggregate_type,
@@ -65,9 +65,25 @@ async def events_after(
     return [
         {
             "cursor": r.id,
+            "event_id": str(r.event_id),
             "event_type": r.event_type,
             "payload": r.payload,
             "tenant_id": str(r.tenant_id),
         }
         for r in rows
     ]
+
+
+async def last_event_cursor(
+    session: TenantSession, tenant_id: UUID, aggregate_type: str, aggregate_id: UUID
+) -> int:
+    """The cursor of an aggregate's newest committed event (0 when it has none)."""
+    o = outbox.c
+    rows = await session.fetch(
+        select(func.coalesce(func.max(o.id), 0)).where(
+            o.tenant_id == tenant_id,
+            o.aggregate_type == aggregate_type,
+            o.aggregate_id == aggregate_id,
+        )
+    )
+    return int(rows[0][0])

@@ -14,6 +14,7 @@ from domain.permissions import Principal
 from persistence.database import TenantSession
 from persistence.ratelimit import LoginLimiter
 from resolvers.errors import forbidden, unauthenticated
+from resolvers.event_rows import SharedEventRows
 from resolvers.loaders import Loaders
 
 
@@ -29,6 +30,9 @@ class Services:
     storage: Any = None
     bus: Any = None
     max_subscriptions_per_connection: int = 20
+    connections: Any = None
+    event_rows: SharedEventRows = field(default_factory=SharedEventRows)
+    ws_recheck_seconds: float = 15.0
     max_upload_bytes: int = 25 * 1024 * 1024
     wake_extraction: Callable[[], None] = lambda: None
 
@@ -48,6 +52,7 @@ class Context:
     connection_params: dict[str, Any] | None = None
     token_expires_at: float | None = None
     subscriptions: int = 0
+    release_connection: Callable[[], None] | None = None
 
     def require(self, permission: str | None = None) -> Principal:
         """The principal, after checking authentication and (optionally) a permission."""

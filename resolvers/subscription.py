@@ -2,15 +2,16 @@
 
 Every event is checked against the subscriber's tenant, permission and token before it is
 sent, and gets fresh DataLoaders (never per connection) over a session that holds no connection.
+The row an event names is read once per instance and shared by the tenant's subscribers.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from domain.construction import Bid
@@ -19,13 +20,17 @@ from domain.timeline import TimelineEntry
 from persistence import deal as deal_store
 from persistence.database import ShortTenantSession
 from persistence.deal import TIMELINE_SORT
-from persistence.outbox import events_after
+from persistence.outbox import events_after, last_event_cursor
 from resolvers.context import Context
 from resolvers.deal import decode_query_id
 from resolvers.errors import ApiError, bad_input
 from resolvers.loaders import Loaders
+from subscriptions import metrics
 from subscriptions.bus import BusReconnected, SubscriberOverflow
 from subscriptions.channels import deal_channel, project_channel
+
+T = TypeVar("T")
+Positioned = tuple[int, T]
 
 REPLAY_LIMIT = 500
 SLOW_CONSUMER_CLOSE = 4499
@@ -39,10 +44,13 @@ class BidEvent:
     cursor: str
 
 
+def _session(ctx: Context) -> ShortTenantSession:
+    return ShortTenantSession(ctx.services.engine, ctx.require().tenant_id)
+
+
 def _fresh(ctx: Context) -> Loaders:
     """New loaders for one event, over a session that keeps no connection."""
-    principal = ctx.require()
-    ctx.loaders = Loaders(ShortTenantSession(ctx.services.engine, principal.tenant_id), principal)
+    ctx.loaders = Loaders(_session(ctx), ctx.require())
     return ctx.loaders
 
 
@@ -65,9 +73,62 @@ def _count_subscription(ctx: Context) -> None:
 
 
 async def _close_slow(ctx: Context) -> None:
+    metrics.slow_consumers_closed.inc()
     websocket = ctx.request
     if hasattr(websocket, "close"):
         await websocket.close(code=SLOW_CONSUMER_CLOSE, reason="Too slow: reconnect with since")
+
+
+async def _shared(ctx: Context, event: dict[str, Any], load: Callable[[], Awaitable[T]]) -> T:
+    key = (ctx.require().tenant_id, event["event_id"])
+    return await ctx.services.event_rows.get(key, load)
+
+
+async def _stream(
+    ctx: Context,
+    field: str,
+    channel: str,
+    last: int,
+    replay_first: bool,
+    latest: Callable[[], Awaitable[int]],
+    replay: Callable[[int], AsyncIterator[Positioned[T]]],
+    from_event: Callable[[dict[str, Any], int], Awaitable[Positioned[T] | None]],
+) -> AsyncIterator[T]:
+    """Subscribe, replay after `last` if asked, then stream live events past `last`.
+
+    Subscribing comes first, so nothing committed after the replay's read can fall in
+    between; positions dedupe the seam. After a bus reconnect the database fills the gap.
+    """
+    _count_subscription(ctx)
+    metrics.subscriptions_active.labels(field).inc()
+    delivered = metrics.events_delivered.labels(field)
+    try:
+        async with ctx.services.bus.subscribe(channel) as events:
+            if not replay_first:
+                last = await latest()
+            resync = replay_first
+            while True:
+                if resync:
+                    async for position, item in replay(last):
+                        last = position
+                        delivered.inc()
+                        yield item
+                try:
+                    async for message in events:
+                        found = await from_event(json.loads(message.message), last)
+                        if found is not None:
+                            last, item = found
+                            delivered.inc()
+                            yield item
+                    return
+                except BusReconnected:
+                    metrics.bus_resyncs.inc()
+                    resync = True
+    except SubscriberOverflow:
+        await _close_slow(ctx)
+    finally:
+        ctx.subscriptions -= 1
+        metrics.subscriptions_active.labels(field).dec()
 
 
 async def timeline_updated(
@@ -78,62 +139,46 @@ async def timeline_updated(
     deal_id = decode_query_id(deal_gid, "Deal")
     if await _fresh(ctx).deal_by_id.load(deal_id) is None:
         raise ApiError("No deal with this ID.", "NOT_FOUND")
-    last_seq = -1
+    last = -1
     if since:
         try:
-            last_seq = int(TIMELINE_SORT.decode(since)[0])
+            last = int(TIMELINE_SORT.decode(since)[0])
         except DomainError as error:
             raise bad_input("Malformed `since` cursor.") from error
-    _count_subscription(ctx)
-    try:
-        async with ctx.services.bus.subscribe(deal_channel(principal.tenant_id, deal_id)) as events:
-            if since:
-                async for entry in _replay_timeline(ctx, deal_id, last_seq):
-                    last_seq = entry.seq
-                    yield entry
-            while True:
-                try:
-                    async for message in events:
-                        event = json.loads(message.message)
-                        if event["event_type"] != "timeline.entry_added":
-                            continue
-                        seq = int(event["payload"]["seq"])
-                        if seq <= last_seq:
-                            continue
-                        _recheck(ctx, "timeline:read", event["tenant_id"])
-                        entry = await _fresh(ctx).timeline_entry_by_id.load(
-                            UUID(event["payload"]["entry_id"])
-                        )
-                        if entry is not None:
-                            last_seq = seq
-                            yield entry
-                    return
-                except BusReconnected:
-                    async for entry in _replay_timeline(ctx, deal_id, last_seq):
-                        last_seq = entry.seq
-                        yield entry
-    except SubscriberOverflow:
-        await _close_slow(ctx)
-    finally:
-        ctx.subscriptions -= 1
 
+    async def replay(after_seq: int) -> AsyncIterator[Positioned[TimelineEntry]]:
+        while True:
+            entries = await deal_store.timeline_after(
+                _session(ctx), principal.tenant_id, deal_id, after_seq, REPLAY_LIMIT
+            )
+            for entry in entries:
+                _recheck(ctx, "timeline:read")
+                _fresh(ctx)
+                after_seq = entry.seq
+                yield entry.seq, entry
+            if len(entries) < REPLAY_LIMIT:
+                return
 
-async def _replay_timeline(
-    ctx: Context, deal_id: UUID, after_seq: int
-) -> AsyncIterator[TimelineEntry]:
-    principal = ctx.require()
-    session = ShortTenantSession(ctx.services.engine, principal.tenant_id)
-    while True:
-        entries = await deal_store.timeline_after(
-            session, principal.tenant_id, deal_id, after_seq, REPLAY_LIMIT
-        )
-        for entry in entries:
-            _recheck(ctx, "timeline:read")
-            _fresh(ctx)
-            after_seq = entry.seq
-            yield entry
-        if len(entries) < REPLAY_LIMIT:
-            return
+    async def from_event(event: dict[str, Any], after: int) -> Positioned[TimelineEntry] | None:
+        if event["event_type"] != "timeline.entry_added":
+            return None
+        seq = int(event["payload"]["seq"])
+        if seq <= after:
+            return None
+        _recheck(ctx, "timeline:read", event["tenant_id"])
+        loaders = _fresh(ctx)
+        entry_id = UUID(event["payload"]["entry_id"])
+        entry = await _shared(ctx, event, lambda: loaders.timeline_entry_by_id.load(entry_id))
+        return None if entry is None else (seq, entry)
+
+    async def latest() -> int:
+        return await deal_store.last_timeline_seq(_session(ctx), principal.tenant_id, deal_id)
+
+    channel = deal_channel(principal.tenant_id, deal_id)
+    async for entry in _stream(
+        ctx, "timelineUpdated", channel, last, bool(since), latest, replay, from_event
+    ):
+        yield entry
 
 
 def _bid_cursor(cursor: int) -> str:
@@ -151,64 +196,47 @@ async def bid_updated(ctx: Context, project_gid: str, since: str | None) -> Asyn
         if not since.startswith("o:") or not since[2:].isdigit():
             raise bad_input("Malformed `since` cursor.")
         last = int(since[2:])
-    _count_subscription(ctx)
-    try:
-        async with ctx.services.bus.subscribe(
-            project_channel(principal.tenant_id, project_id)
-        ) as events:
-            if since:
-                async for item in _replay_bids(ctx, project_id, last):
-                    last = int(item.cursor[2:])
-                    yield item
-            while True:
-                try:
-                    async for message in events:
-                        event = json.loads(message.message)
-                        if event["event_type"] not in BID_EVENTS or event["cursor"] <= last:
-                            continue
-                        _recheck(ctx, "construction:read", event["tenant_id"])
-                        item = await _bid_event(ctx, event)
-                        if item is not None:
-                            last = event["cursor"]
-                            yield item
-                    return
-                except BusReconnected:
-                    async for item in _replay_bids(ctx, project_id, last):
-                        last = int(item.cursor[2:])
-                        yield item
-    except SubscriberOverflow:
-        await _close_slow(ctx)
-    finally:
-        ctx.subscriptions -= 1
 
+    async def bid_event(event: dict[str, Any]) -> BidEvent | None:
+        loaders = _fresh(ctx)
+        bid_id = UUID(event["payload"]["bid_id"])
+        bid = await _shared(ctx, event, lambda: loaders.bid_by_id.load(bid_id))
+        if bid is None:
+            return None
+        kind = BID_EVENTS[event["event_type"]]
+        return BidEvent(kind=kind, bid=bid, cursor=_bid_cursor(event["cursor"]))
 
-async def _bid_event(ctx: Context, event: dict[str, Any]) -> BidEvent | None:
-    bid = await _fresh(ctx).bid_by_id.load(UUID(event["payload"]["bid_id"]))
-    if bid is None:
-        return None
-    return BidEvent(
-        kind=BID_EVENTS[event["event_type"]], bid=bid, cursor=_bid_cursor(event["cursor"])
-    )
+    async def replay(after: int) -> AsyncIterator[Positioned[BidEvent]]:
+        while True:
+            events = await events_after(
+                _session(ctx),
+                principal.tenant_id,
+                "project",
+                project_id,
+                list(BID_EVENTS),
+                after,
+                REPLAY_LIMIT,
+            )
+            for event in events:
+                _recheck(ctx, "construction:read")
+                after = event["cursor"]
+                if (item := await bid_event(event)) is not None:
+                    yield after, item
+            if len(events) < REPLAY_LIMIT:
+                return
 
+    async def from_event(event: dict[str, Any], after: int) -> Positioned[BidEvent] | None:
+        if event["event_type"] not in BID_EVENTS or event["cursor"] <= after:
+            return None
+        _recheck(ctx, "construction:read", event["tenant_id"])
+        item = await bid_event(event)
+        return None if item is None else (event["cursor"], item)
 
-async def _replay_bids(ctx: Context, project_id: UUID, after: int) -> AsyncIterator[BidEvent]:
-    principal = ctx.require()
-    session = ShortTenantSession(ctx.services.engine, principal.tenant_id)
-    while True:
-        events = await events_after(
-            session,
-            principal.tenant_id,
-            "project",
-            project_id,
-            list(BID_EVENTS),
-            after,
-            REPLAY_LIMIT,
-        )
-        for event in events:
-            _recheck(ctx, "construction:read")
-            item = await _bid_event(ctx, event)
-            after = event["cursor"]
-            if item is not None:
-                yield item
-        if len(events) < REPLAY_LIMIT:
-            return
+    async def latest() -> int:
+        return await last_event_cursor(_session(ctx), principal.tenant_id, "project", project_id)
+
+    channel = project_channel(principal.tenant_id, project_id)
+    async for item in _stream(
+        ctx, "bidUpdated", channel, last, bool(since), latest, replay, from_event
+    ):
+        yield item

@@ -13,8 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -29,8 +31,9 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from domain.permissions import Principal
 from integrations.extraction import extractor_from_env
-from persistence.database import TenantSession, create_engine
+from persistence.database import ShortTenantSession, TenantSession, create_engine
 from persistence.ratelimit import LoginLimiter, MemoryFailureCounter, RedisFailureCounter
 from persistence.storage import LocalObjectStore, store_from_settings
 from resolvers.context import Context, Services
@@ -42,8 +45,17 @@ from server.extraction_worker import ExtractionWorker
 from server.middleware import RequestIdMiddleware
 from server.settings import Settings
 from server.storage_routes import storage_routes
-from server.websocket import OriginCheckMiddleware
+from server.websocket import (
+    FORBIDDEN,
+    TOO_MANY_CONNECTIONS,
+    LegacyWSHandler,
+    OriginCheckMiddleware,
+    WebSocketAdapter,
+    refuse,
+    transport_handler,
+)
 from subscriptions.bus import bus_from_url
+from subscriptions.connections import ConnectionLimiter
 from subscriptions.relay import OutboxRelay
 
 logger = logging.getLogger("reos.server")
@@ -61,7 +73,12 @@ class GraphQLApp(GraphQL):
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            keep_alive=settings.ws_ping_seconds > 0,
+            keep_alive_interval=settings.ws_ping_seconds or 1,
         )
+        self.graphql_transport_ws_handler_class = transport_handler(settings.ws_ping_seconds)
+        self.graphql_ws_handler_class = LegacyWSHandler
+        self.websocket_adapter_class = WebSocketAdapter
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -73,10 +90,16 @@ class GraphQLApp(GraphQL):
         return await super().process_result(request, result)
 
     async def on_ws_connect(self, context: Context) -> None:
-        """The token comes in connection_init; a missing or bad one closes the socket (4403)."""
+        """The token comes in connection_init and is verified before anything else runs.
+
+        A missing, bad or expired token closes the socket with 4403, a user past the
+        per-user connection cap with 4429; an open socket closes (4403) when its token
+        expires or its user is disabled.
+        """
         params = context.connection_params or {}
         header = params.get("authorization") or params.get("Authorization")
         services: Services = context.services
+        websocket = context.request
         try:
             principal = principal_from_header(services.authenticator, header)
             claims = services.authenticator.claims(header.partition(" ")[2]) if header else None
@@ -84,15 +107,25 @@ class GraphQLApp(GraphQL):
             raise ConnectionRejectionError({"reason": "invalid token"}) from exc
         if principal is None or claims is None:
             raise ConnectionRejectionError({"reason": "authorization required"})
+        if not await user_is_active(services.engine, principal):
+            raise ConnectionRejectionError({"reason": "user disabled"})
+        limiter: ConnectionLimiter = services.connections
+        if not limiter.acquire(principal.user_id):
+            refuse(websocket, TOO_MANY_CONNECTIONS, "Too many connections for this user")
+            raise ConnectionRejectionError({"reason": "too many connections"})
         context.principal = principal
         context.session = TenantSession(services.engine, principal.tenant_id)
         context.loaders = Loaders(context.session, principal)
         context.token_expires_at = float(claims["exp"])
-        websocket = context.request
-        delay = max(0.0, context.token_expires_at - time.time())
-        asyncio.get_running_loop().call_later(
-            delay, lambda: asyncio.ensure_future(_close_expired(websocket))
+        watcher = asyncio.create_task(
+            watch_connection(websocket, services, principal, context.token_expires_at)
         )
+
+        def release() -> None:
+            watcher.cancel()
+            limiter.release(principal.user_id)
+
+        context.release_connection = release
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(GRAPHIQL_PAGE.read_text())
@@ -122,9 +155,35 @@ class GraphQLApp(GraphQL):
         )
 
 
-async def _close_expired(websocket: WebSocket) -> None:
+async def user_is_active(engine: AsyncEngine, principal: Principal) -> bool:
+    loaders = Loaders(ShortTenantSession(engine, principal.tenant_id), principal)
+    user = await loaders.user_by_id.load(principal.user_id)
+    return user is not None and user.active
+
+
+async def watch_connection(
+    websocket: WebSocket, services: Services, principal: Principal, expires_at: float
+) -> None:
+    """Close the socket (4403) at token expiry, or when the user is disabled."""
+    every = services.ws_recheck_seconds
+    with contextlib.suppress(asyncio.CancelledError):
+        while (remaining := expires_at - time.time()) > 0:
+            await asyncio.sleep(min(remaining, every))
+            if time.time() < expires_at:
+                try:
+                    active = await user_is_active(services.engine, principal)
+                except Exception:
+                    logger.warning("could not recheck a WebSocket user", exc_info=True)
+                    continue
+                if not active:
+                    await _close(websocket, "User disabled")
+                    return
+        await _close(websocket, "Token expired")
+
+
+async def _close(websocket: WebSocket, reason: str) -> None:
     with contextlib.suppress(Exception):
-        await websocket.close(code=4403, reason="Token expired")
+        await websocket.close(code=FORBIDDEN, reason=reason)
 
 
 async def health(request: Request) -> Response:
@@ -156,6 +215,11 @@ async def ready(request: Request) -> Response:
     return JSONResponse(
         {"status": "ready" if healthy else "unavailable", **checks}, 200 if healthy else 503
     )
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text: real-time gauges and counters (more come with the edge work)."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def favicon(request: Request) -> Response:
@@ -210,6 +274,8 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             wake_extraction=worker.wake,
             bus=bus,
             max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
+            connections=ConnectionLimiter(settings.ws_max_connections_per_user),
+            ws_recheck_seconds=settings.ws_ping_seconds or 15.0,
         )
         try:
             yield
@@ -229,6 +295,7 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/health", health),
         Route("/ready", ready),
+        Route("/metrics", metrics),
         Route("/favicon.ico", favicon),
     ]
     if isinstance(storage, LocalObjectStore):

@@ -72,7 +72,16 @@ def cmd_serve(settings: Settings, migrate: bool, seed_if_empty: bool) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting normally instead lets the
     # embedded PostgreSQL stop through its exit hook.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    # On SIGTERM uvicorn stops accepting, closes WebSockets with 1012 (service restart) so
+    # clients reconnect elsewhere, and lets in-flight requests finish (for up to 30 s).
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.tables import outbox
+from subscriptions import metrics
 from subscriptions.channels import channels_for
 
 logger = logging.getLogger("reos.relay")
@@ -91,6 +93,11 @@ class OutboxRelay:
             if rows:
                 await self._mark_sent(conn, rows)
         self.published += len(rows)
+        if rows:
+            metrics.events_published.inc(len(rows))
+            if (oldest := rows[0].occurred_at) is not None:
+                lag = (datetime.now(UTC) - oldest).total_seconds()
+                metrics.outbox_lag_seconds.set(max(0.0, lag))
         return len(rows)
 
     @staticmethod
