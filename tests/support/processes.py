@@ -115,7 +115,9 @@ class ServerProcess:
                 last = repr(exc)
             time.sleep(0.1)
         self.kill()
-        raise RuntimeError(f"{self.name} not ready in {self.ready_timeout}s ({last}):\n{self.log()}")
+        raise RuntimeError(
+            f"{self.name} not ready in {self.ready_timeout}s ({last}):\n{self.log()}"
+        )
 
     def log(self, lines: int = 60) -> str:
         """The last lines of the process's output."""
