@@ -18,3 +18,4 @@ class Event:
     actor_id: UUID | None = None
     event_id: UUID = field(default_factory=uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    correlation_id: str | None = None

@@ -17,7 +17,7 @@ from persistence.tables import outbox
 async def add_events(
     conn: AsyncConnection, events: Sequence[Event], correlation_id: str | None = None
 ) -> None:
-    """Insert events in the caller's transaction."""
+    """Insert events in the caller's transaction (correlated to the request, or to their cause)."""
     if not events:
         return
     await conn.execute(
@@ -30,7 +30,7 @@ async def add_events(
                 "aggregate_type": event.aggregate_type,
                 "aggregate_id": event.aggregate_id,
                 "occurred_at": event.occurred_at,
-                "correlation_id": correlation_id,
+                "correlation_id": correlation_id or event.correlation_id,
                 "actor_id": event.actor_id,
                 "payload": event.payload,
             }

@@ -136,6 +136,15 @@ outbox = Table(
     Column("actor_id", UUID(as_uuid=True)),
     Column("payload", JSONB, nullable=False),
     Column("published_at", DateTime(timezone=True)),
+    Column("published_seq", BigInteger),
+)
+
+outbox_consumers = Table(
+    "outbox_consumers",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
 )
 
 deals = Table(
@@ -415,4 +424,25 @@ extraction_jobs = Table(
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("score", Integer),
+    Column("reasons", JSONB, nullable=False),
+    Column("property_id", UUID(as_uuid=True)),
+    Column("deal_id", UUID(as_uuid=True)),
+    Column("saved_search_id", UUID(as_uuid=True)),
+    Column("source_event_id", UUID(as_uuid=True)),
+    Column("dedupe_key", Text, nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
 )

@@ -30,6 +30,7 @@ from domain.construction import (
 from domain.deal import check_money
 from domain.errors import DomainError, ErrorCode, FieldError, collect
 from domain.events import Event
+from domain.money import money_text
 from domain.timeline import TimelineKind
 from persistence import construction as store
 from persistence import deal as deal_store
@@ -44,7 +45,6 @@ from persistence.tables import (
 )
 from resolvers.context import Context
 from resolvers.deal import decode, decode_query_id
-from resolvers.display import money_text
 from resolvers.errors import bad_input, run_write
 from resolvers.pagination import Page, build_page, page_size
 from resolvers.timeline import record

@@ -79,9 +79,3 @@ def projection_for_display(projection: Projection) -> Projection:
         npv=cents(projection.npv),
         amortization=_schedule(projection.amortization),
     )
-
-
-def money_text(amount: Decimal) -> str:
-    """An amount as people write it: -$1,234.50."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"

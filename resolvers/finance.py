@@ -29,6 +29,7 @@ from domain.ledger import (
     profit_and_loss,
     validate_transaction,
 )
+from domain.money import money_text
 from domain.timeline import TimelineKind
 from persistence import deal as deal_store
 from persistence import finance as store
@@ -36,7 +37,6 @@ from persistence.finance import Account, Budget, TransactionListQuery
 from resolvers.analysis_input import checked, deal_assumptions
 from resolvers.context import Context
 from resolvers.deal import decode, decode_query_id
-from resolvers.display import money_text
 from resolvers.errors import bad_input, run_write
 from resolvers.pagination import Page, build_page, page_size
 from resolvers.timeline import deal_event, record

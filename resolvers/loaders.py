@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import Table
 from strawberry.dataloader import DataLoader
 
+from domain.alert import Alert
 from domain.deal import Deal, DealMember, Offer
 from domain.document import Document, DocumentKind, DocumentVersion, Share
 from domain.ledger import Transaction
@@ -18,6 +19,7 @@ from domain.permissions import Principal
 from domain.property import Property, Provenance
 from domain.timeline import TimelineEntry
 from domain.user import Tenant, User
+from persistence import alert as alert_store
 from persistence import construction as construction_store
 from persistence import deal as deal_store
 from persistence import document as document_store
@@ -252,6 +254,15 @@ class SharesByDocumentIdLoader(TenantLoader[list[Share]]):
         return [found.get(key, []) for key in keys]
 
 
+class AlertByIdLoader(TenantLoader[Alert | None]):
+    """The principal's own alerts: another user's alert is simply not found."""
+
+    async def load_batch(self, keys: Sequence[UUID]) -> list[Alert | None]:
+        query = alert_store.alerts_by_ids
+        found = await query(self.session, self.tenant_id, self.principal.user_id, keys)
+        return [found.get(key) for key in keys]
+
+
 LOADERS: dict[str, type[TenantLoader[Any]]] = {
     "property_by_id": PropertyByIdLoader,
     "media_by_property_id": MediaByPropertyIdLoader,
@@ -296,6 +307,7 @@ LOADERS: dict[str, type[TenantLoader[Any]]] = {
     "photos_by_project_id": documents_by("project_id", DocumentKind.PHOTO),
     "versions_by_document_id": VersionsByDocumentIdLoader,
     "shares_by_document_id": SharesByDocumentIdLoader,
+    "alert_by_id": AlertByIdLoader,
 }
 
 

@@ -26,6 +26,7 @@ READ_PERMISSION = {
     "Task": "construction:read",
     "Inspection": "construction:read",
     "Document": "documents:read",
+    "Alert": "alerts:read",  # and only the caller's own: the loader finds no one else's
 }
 
 
@@ -45,6 +46,7 @@ def _loader(ctx: Context, type_name: str) -> Callable[[Any], Any] | None:
         "Task": lambda: ctx.loaders.task_by_id,
         "Inspection": lambda: ctx.loaders.inspection_by_id,
         "Document": lambda: ctx.loaders.document_by_id,
+        "Alert": lambda: ctx.loaders.alert_by_id,
     }
     make = loaders.get(type_name)
     return make().load if make else None

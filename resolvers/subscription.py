@@ -14,20 +14,23 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
+from domain.alert import Alert
 from domain.construction import Bid
 from domain.errors import DomainError
 from domain.timeline import TimelineEntry
+from persistence import alert as alert_store
 from persistence import deal as deal_store
 from persistence.database import ShortTenantSession
 from persistence.deal import TIMELINE_SORT
 from persistence.outbox import events_after, last_event_cursor
+from resolvers.alert import decode_cursor
 from resolvers.context import Context
 from resolvers.deal import decode_query_id
 from resolvers.errors import ApiError, bad_input
 from resolvers.loaders import Loaders
 from subscriptions import metrics
 from subscriptions.bus import BusReconnected, SubscriberOverflow
-from subscriptions.channels import deal_channel, project_channel
+from subscriptions.channels import deal_channel, project_channel, user_channel
 
 T = TypeVar("T")
 Positioned = tuple[int, T]
@@ -240,3 +243,51 @@ async def bid_updated(ctx: Context, project_gid: str, since: str | None) -> Asyn
         ctx, "bidUpdated", channel, last, bool(since), latest, replay, from_event
     ):
         yield item
+
+
+async def alert_received(ctx: Context, since: str | None) -> AsyncIterator[Alert]:
+    """The caller's new alerts (any role); `since` replays the ones committed after it."""
+    _recheck(ctx, "alerts:read")
+    principal = ctx.require()
+    tenant_id, user_id = principal.tenant_id, principal.user_id
+    last = -1
+    if since:
+        last = int(decode_cursor(since, "since")[0])
+
+    async def replay(after_seq: int) -> AsyncIterator[Positioned[Alert]]:
+        while True:
+            found = await alert_store.alerts_after(
+                _session(ctx), tenant_id, user_id, after_seq, REPLAY_LIMIT
+            )
+            for alert in found:
+                _recheck(ctx, "alerts:read")
+                _fresh(ctx)
+                after_seq = alert.seq or after_seq
+                yield after_seq, alert
+            if len(found) < REPLAY_LIMIT:
+                return
+
+    async def from_event(event: dict[str, Any], after: int) -> Positioned[Alert] | None:
+        payload = event.get("payload") or {}
+        if not event["event_type"].startswith("alert.") or payload.get("user_id") != str(user_id):
+            return None
+        seq = int(payload["seq"])
+        if seq <= after:
+            return None
+        _recheck(ctx, "alerts:read", event["tenant_id"])
+        loaders = _fresh(ctx)
+        alert_id = UUID(payload["alert_id"])
+        alert = await _shared(ctx, event, lambda: loaders.alert_by_id.load(alert_id))
+        # The loader only finds the caller's own alerts; a shared row is checked again.
+        if alert is None or alert.user_id != user_id or alert.tenant_id != tenant_id:
+            return None
+        return seq, alert
+
+    async def latest() -> int:
+        return await alert_store.last_alert_seq(_session(ctx), tenant_id, user_id)
+
+    channel = user_channel(tenant_id, user_id)
+    async for alert in _stream(
+        ctx, "alertReceived", channel, last, bool(since), latest, replay, from_event
+    ):
+        yield alert

@@ -8,6 +8,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
+from schema.alert import Alert, AlertMutation, AlertQuery
 from schema.auth import AuthMutation, AuthQuery, Tenant, User
 from schema.construction import (
     Bid,
@@ -29,7 +30,14 @@ from schema.subscription import Subscription
 
 @strawberry.type(description="Read operations.")
 class Query(
-    NodeQuery, AuthQuery, PropertyQuery, DealQuery, FinanceQuery, ConstructionQuery, DocumentQuery
+    NodeQuery,
+    AuthQuery,
+    PropertyQuery,
+    DealQuery,
+    FinanceQuery,
+    ConstructionQuery,
+    DocumentQuery,
+    AlertQuery,
 ):
     pass
 
@@ -42,6 +50,7 @@ class Mutation(
     FinanceMutation,
     ConstructionMutation,
     DocumentMutation,
+    AlertMutation,
 ):
     pass
 
@@ -62,6 +71,7 @@ NODE_TYPES = [
     Inspection,
     Document,
     Photo,
+    Alert,
 ]
 
 

@@ -1,4 +1,4 @@
-"""Live updates over WebSocket: deal timelines and project bids, resumable with `since`."""
+"""Live updates over WebSocket: deal timelines, project bids and alerts, resumable with `since`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import subscription as resolve
+from schema.alert import Alert
 from schema.construction import Bid
 from schema.deal import TimelineEntry
 
@@ -46,3 +47,12 @@ class Subscription:
     ) -> AsyncGenerator[BidEvent, None]:
         async for event in resolve.bid_updated(info.context, project_id, since):
             yield event  # type: ignore[misc]
+
+    @strawberry.subscription(
+        description="The current user's new alerts; `since` (an alert's cursor) replays first."
+    )
+    async def alert_received(
+        self, info: Info, since: str | None = None
+    ) -> AsyncGenerator[Alert, None]:
+        async for alert in resolve.alert_received(info.context, since):
+            yield alert  # type: ignore[misc]

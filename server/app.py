@@ -40,6 +40,7 @@ from resolvers.context import Context, Services
 from resolvers.loaders import Loaders
 from schema.extensions import shape_error
 from schema.root import build_schema
+from server.alert_consumer import AlertConsumer
 from server.auth import Authenticator, InvalidToken, Passwords, principal_from_header
 from server.extraction_worker import ExtractionWorker
 from server.middleware import RequestIdMiddleware
@@ -252,10 +253,12 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         bus = bus_from_url(settings.redis_url)
         await bus.connect()
         relay = OutboxRelay(engine, bus)
-        app.state.bus, app.state.relay = bus, relay
+        alerts = AlertConsumer(engine)
+        app.state.bus, app.state.relay, app.state.alert_consumer = bus, relay, alerts
         tasks = []
         if settings.run_workers:
             tasks.append(asyncio.create_task(worker.run()))
+            tasks.append(asyncio.create_task(alerts.run()))
         if settings.run_relay:
             tasks.append(asyncio.create_task(relay.run()))
         app.state.extraction_worker = worker

@@ -102,7 +102,7 @@ def banner(settings: Settings) -> str:
 
 
 def cmd_worker(settings: Settings, migrate: bool) -> None:
-    """Run the background consumers (document extraction) without serving HTTP."""
+    """Run the background consumers (extraction, alerts, relay) without serving HTTP."""
     from server.workers import run_workers
 
     owner = cmd_migrate(settings) if migrate else owner_database_url(settings)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL
 from integrations.extraction import extractor_from_env
 from persistence.database import create_engine
 from persistence.storage import store_from_settings
+from server.alert_consumer import AlertConsumer
 from server.extraction_worker import ExtractionWorker
 from server.settings import Settings
 from subscriptions.bus import bus_from_url
@@ -20,7 +21,8 @@ logger = logging.getLogger("reos.worker")
 
 
 async def run_workers(settings: Settings, database_url: str | URL) -> None:
-    """Run every background consumer (outbox relay, document extraction) until cancelled."""
+    """Run every background consumer (outbox relay, document extraction, alerts) until
+    cancelled."""
     engine = create_engine(database_url, pool_size=3)
     extraction = ExtractionWorker(
         engine,
@@ -30,7 +32,7 @@ async def run_workers(settings: Settings, database_url: str | URL) -> None:
     )
     bus = bus_from_url(settings.redis_url)
     await bus.connect()
-    consumers = [extraction.run()]
+    consumers = [extraction.run(), AlertConsumer(engine).run()]
     if settings.redis_url and settings.run_relay:
         consumers.append(OutboxRelay(engine, bus).run())
     elif settings.run_relay:

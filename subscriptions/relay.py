@@ -4,7 +4,9 @@ Rows are claimed with FOR UPDATE SKIP LOCKED inside a transaction that also take
 lock, so any number of instances can run it while one publishes at a time (keeping each
 aggregate's order). Rows are marked sent in the same transaction that published them: a crash
 before commit leaves them unsent, and the next pass (here or elsewhere) sends them again.
-Rolled-back changes never reach the outbox, so they publish nothing.
+Rolled-back changes never reach the outbox, so they publish nothing. Marking a row sent also
+numbers it (`published_seq`, in commit order) for the background consumers, which that
+transaction's NOTIFY wakes (persistence/consumers.py).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from persistence.consumers import PUBLISHED_CHANNEL
 from persistence.tables import outbox
 from subscriptions import metrics
 from subscriptions.channels import channels_for
@@ -27,6 +30,13 @@ logger = logging.getLogger("reos.relay")
 
 RELAY_LOCK = 7_463_221  # pg advisory lock key: one publishing relay at a time
 NOTIFY_CHANNEL = "reos_outbox"
+
+NEXT_PUBLISHED_SEQS = text("SELECT nextval('outbox_published_seq') FROM generate_series(1, :n)")
+MARK_SENT = text(
+    "UPDATE outbox o SET published_at = now(), published_seq = v.seq "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[])) AS v(id, seq) "
+    "WHERE o.id = v.id AND o.published_at IS NULL"
+)
 
 
 class Publisher(Protocol):
@@ -102,9 +112,16 @@ class OutboxRelay:
 
     @staticmethod
     async def _mark_sent(conn: AsyncConnection, rows: list[Any]) -> None:
-        o = outbox.c
-        ids = [row.id for row in rows]
-        await conn.execute(update(outbox).where(o.id.in_(ids)).values(published_at=text("now()")))
+        """Mark rows sent and number them, in id order, for the outbox consumers.
+
+        Only one relay publishes at a time and rows are claimed only after they committed, so
+        published_seq follows commit order: consumers reading past a position miss nothing.
+        Listening consumers wake when this transaction commits.
+        """
+        ids = sorted(row.id for row in rows)
+        drawn = await conn.execute(NEXT_PUBLISHED_SEQS, {"n": len(ids)})
+        await conn.execute(MARK_SENT, {"ids": ids, "seqs": sorted(drawn.scalars())})
+        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": PUBLISHED_CHANNEL})
 
     async def run(self) -> None:
         """Relay until cancelled: wake on NOTIFY, poll as a fallback, back off on errors."""
