@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -88,6 +89,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler, _ConnectionLifecycle):
                     await pinger
             self.release_connection()
 
+    async def handle_message(self, message: Any) -> None:
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.handle_invalid_message("A message is a JSON object with a string `type`")
+            return
+        await super().handle_message(message)
+
     async def _ping(self) -> None:
         while True:
             await asyncio.sleep(self.ping_seconds)
@@ -106,6 +113,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler, _ConnectionLifecycle):
             await super().handle()
         finally:
             self.release_connection()
+
+    async def handle_message(self, message: Any) -> None:
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.websocket.close(code=4400, reason="A message is a JSON object with a type")
+            return
+        await super().handle_message(message)
 
 
 def transport_handler(ping_seconds: float) -> type[TransportWSHandler]:

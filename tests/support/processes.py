@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -20,6 +21,7 @@ from typing import Any, Self
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRANSPORT_WS = "graphql-transport-ws"
@@ -85,6 +87,12 @@ class ServerProcess:
 
     def start(self) -> Self:
         """Start the process and wait until GET /ready answers 200."""
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting (several can then start up side by side)."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 _reos_command(),
@@ -95,8 +103,6 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.wait_ready()
-        return self
 
     def wait_ready(self) -> None:
         """Poll /ready; on timeout or early exit, kill and fail with the log's tail."""
@@ -147,6 +153,13 @@ class ServerProcess:
             self.process.kill()
         return self.process.wait(10)
 
+    def stop(self, keep_log: bool = False) -> None:
+        """Terminate (kill if it hangs) and remove the data directory unless `keep_log`."""
+        if self.running and self.terminate(5.0) is None:
+            self.kill()
+        if not keep_log:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
     def __enter__(self) -> Self:
         return self.start()
 
@@ -156,22 +169,30 @@ class ServerProcess:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self.running and self.terminate(5.0) is None:
-            self.kill()
+        if exc is not None:  # pytest shows captured stderr with the failure
+            print(f"--- {self.name} ({self.log_path}) ---\n{self.log()}", file=sys.stderr)
+        self.stop(keep_log=exc is not None)
 
 
 class RedisProcess:
-    """A throwaway redis-server on a fixed port (no persistence) that can be killed and restarted."""
+    """A throwaway redis-server on a fixed port (no persistence), to kill and start again."""
 
-    def __init__(self, binary: str, port: int | None = None) -> None:
+    def __init__(
+        self, binary: str, port: int | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
         self.binary = binary
         self.port = port or free_port()
+        self.extra_args = list(extra_args)
         self.log_path = Path(tempfile.mkdtemp(prefix="reos-e2e-redis-")) / "redis.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def url_for(self, user: str, password: str) -> str:
+        """The URL as an ACL user (pass `--user ...` in `extra_args` to create one)."""
+        return f"redis://{user}:{password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> Self:
         """Start on `port` and wait until it answers PING."""
@@ -189,6 +210,7 @@ class RedisProcess:
                     "",
                     "--appendonly",
                     "no",
+                    *self.extra_args,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -220,6 +242,11 @@ class RedisProcess:
             self.process.kill()
             self.process.wait(10)
 
+    def stop(self) -> None:
+        """Kill and remove the log directory."""
+        self.kill()
+        shutil.rmtree(self.log_path.parent, ignore_errors=True)
+
     def __enter__(self) -> Self:
         return self.start()
 
@@ -229,7 +256,7 @@ class RedisProcess:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.kill()
+        self.stop()
 
 
 class Closed(Exception):
@@ -260,7 +287,7 @@ class GraphQLWebSocket:
         headers = {"Origin": origin} if origin else None
         connection = await connect(
             ws_url,
-            subprotocols=[protocol],  # type: ignore[list-item]
+            subprotocols=[Subprotocol(protocol)],
             additional_headers=headers,
             open_timeout=5,
             ping_interval=None,
