@@ -615,6 +615,36 @@ def test_an_open_connection_closes_4403_when_its_token_expires(tuned: ServerProc
     assert waited < 4.0
 
 
+def test_an_open_connection_closes_4403_when_its_user_is_disabled(
+    tuned: ServerProcess, owner_url: str
+) -> None:
+    token = token_for(tuned, ANALYST)
+
+    async def set_disabled(disabled: bool) -> None:
+        conn = await asyncpg.connect(owner_url)
+        try:
+            await conn.execute(
+                "UPDATE users SET disabled_at = CASE WHEN $2 THEN now() END WHERE email = $1",
+                ANALYST,
+                disabled,
+            )
+        finally:
+            await conn.close()
+
+    async def scenario() -> tuple[int | None, int | None]:
+        client = await GraphQLWebSocket.connected(tuned.ws_url, token)
+        try:
+            await set_disabled(True)
+            closed_on_disable = await client.wait_closed(5.0)
+            refused = await _close_code_after(tuned, _init_with(token))
+        finally:
+            await set_disabled(False)
+        return closed_on_disable, refused
+
+    assert run(scenario) == (4403, 4403)
+    assert run(lambda: _close_code_after(tuned, _after_ack(token, "{}"))) == 4400  # back again
+
+
 def test_a_foreign_origin_is_refused(tuned: ServerProcess) -> None:
     token = token_for(tuned, ADMIN)
 
