@@ -29,6 +29,12 @@ What it measures
     from the moment the benchmark sent the mutation instead (it adds the mutation's own time).
     Percentiles are nearest-rank over every delivery (subscriber x event) of the round.
 
+    Where the time goes: the benchmark also PSUBSCRIBEs to the server's Redis (``t:*``) and
+    notes when each event was published, so ``commit->Redis`` (p50 and max over the events)
+    is the outbox relay's part and the rest is the fan-out inside the server. A ``GET /health``
+    every 0.25 s during the event phase shows how long the server's event loop makes any work
+    wait (``/health p50/max``); the mutation's own latency shows the same for writes.
+
     Also reported per N: deliveries received / expected (anything missing is listed below the
     table with the close codes and errors seen), messages/s delivered during the event phase
     (deliveries / (last receive - first send)), the server's and PostgreSQL's CPU use over the
@@ -39,6 +45,11 @@ What it measures
     running one asyncio task per connection (uvloop when available); a client process is
     reported as saturated when it used >= 90 % of a core or its event loop lagged >= 100 ms
     (p99) during the event phase, since then its receive times are late.
+
+    Below the table, per N: server, PostgreSQL and client CPU during the ramp-up, the server's
+    ``/metrics`` gauges once all subscriptions are live and its counters' change over the
+    round (events published/delivered, slow consumers closed, bus resyncs), close codes and
+    GraphQL errors the clients saw, and the server's log lines at WARNING or above, grouped.
 
     The last line puts the result next to Hasura's published figure of about 5,000 live
     subscriptions per vCPU. That figure is for Hasura's multiplexed live queries (one SQL
@@ -232,6 +243,16 @@ def tree_cpu_seconds(root: int | None) -> float | None:
     return total
 
 
+def machine_busy_seconds() -> float | None:
+    """Busy CPU seconds of the whole machine, all cores (``/proc/stat``, idle and iowait out)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK
+
+
 @dataclass
 class CpuSample:
     """CPU seconds of the server, PostgreSQL and Redis at one wall-clock moment."""
@@ -240,6 +261,8 @@ class CpuSample:
     server: float | None
     postgres: float | None
     redis: float | None
+    machine: float | None = None  # busy CPU seconds of all cores (/proc/stat)
+    own: float = 0.0  # this (parent) process
 
 
 @dataclass(frozen=True)
@@ -251,11 +274,14 @@ class Watched:
     redis: int | None
 
     def sample(self) -> CpuSample:
+        """CPU seconds of every watched process, now."""
         return CpuSample(
             time.monotonic(),
             cpu_seconds(self.server),
             tree_cpu_seconds(self.postgres),
             cpu_seconds(self.redis),
+            machine_busy_seconds(),
+            time.process_time(),
         )
 
 
@@ -411,6 +437,7 @@ class Sub:
     received: dict[str, float] = field(default_factory=dict)
     duplicates: int = 0
     closed: tuple[int, str] | None = None
+    ended: bool = False  # the subscription completed, failed or its socket closed
 
 
 class ClientWorker:
@@ -424,8 +451,6 @@ class ClientWorker:
         self.event_prefix = ""
         self.warm_count = 0
         self.event_count = 0
-        self.last_event_at = 0.0
-        self.created: dict[str, str] = {}
         self.errors: Counter[str] = Counter()
         self.extensions = ""
         self.cpu_start = 0.0
@@ -474,8 +499,7 @@ class ClientWorker:
                 if sub.ws is not None:
                     with suppress(Exception):
                         await sub.ws.close()
-                code = getattr(getattr(exc, "rcvd", None), "code", None)
-                return f"{type(exc).__name__}" + (f" (close {code})" if code else "")
+                return f"{type(exc).__name__}: {str(exc)[:120]}"
         sub.task = asyncio.create_task(self.read(sub))
         return None
 
@@ -495,8 +519,10 @@ class ClientWorker:
                     await ws.send('{"type":"pong"}')
                 elif kind == "error":
                     self.errors[f"subscription error: {str(message.get('payload'))[:200]}"] += 1
+                    sub.ended = True
                 elif kind == "complete":
                     self.errors["server completed the subscription"] += 1
+                    sub.ended = True
             if not self.closing:
                 rcvd = ws.close_rcvd
                 sub.closed = (rcvd.code, rcvd.reason) if rcvd else (1006, "no close frame")
@@ -507,8 +533,11 @@ class ClientWorker:
             raise
         except Exception as exc:  # a bug here must not pass silently
             self.errors[f"client reader failed: {type(exc).__name__}: {exc}"] += 1
+        finally:
+            sub.ended = True
 
     def on_next(self, sub: Sub, payload: dict[str, Any], now: float) -> None:
+        """Record a ``next`` message: receive time of an event, or a warm-up seen."""
         if payload.get("errors"):
             self.errors[f"GraphQL error: {str(payload['errors'])[:200]}"] += 1
         entry = (payload.get("data") or {}).get("timelineUpdated")
@@ -521,9 +550,7 @@ class ClientWorker:
                 sub.duplicates += 1
                 return
             sub.received[cursor] = now
-            self.created.setdefault(cursor, entry.get("createdAt") or "")
             self.event_count += 1
-            self.last_event_at = time.monotonic()
         elif text.startswith(self.warm_prefix) and not sub.warm:
             sub.warm = True
             self.warm_count += 1
@@ -531,11 +558,12 @@ class ClientWorker:
     # -- commands ---------------------------------------------------------------------------
 
     async def connect(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Open this process's share of the connections; counts, failures and timing."""
         self.warm_prefix = command["warm_prefix"]
         self.event_prefix = command["event_prefix"]
         self.subs = [Sub(index, deal) for index, deal in command["subs"]]
         gate = asyncio.Semaphore(command["concurrency"])
-        start = time.monotonic()
+        start, cpu = time.monotonic(), time.process_time()
         failures = await asyncio.gather(
             *(
                 self.open_one(sub, command["url"], command["token"], command["compression"], gate)
@@ -548,27 +576,40 @@ class ClientWorker:
             "opened": len(self.subs),
             "failed": dict(failed),
             "seconds": time.monotonic() - start,
+            "cpu_s": time.process_time() - cpu,
             "extensions": self.extensions,
         }
 
     async def wait_for(self, command: dict[str, Any]) -> dict[str, Any]:
-        """Wait until the warm-up (or event) count reaches a target, or a timeout."""
+        """Wait until every live subscriber has the warm-up (or every event), or a timeout.
+
+        Subscriptions that ended (completed, failed, socket closed) cannot receive anything
+        more, so they are not waited for; they show up as missing deliveries.
+        """
         what, timeout, idle = command["what"], command["timeout"], command["idle"]
-        if what == "warm":
-            target = len(self.subs)
-        else:
-            per_deal: dict[str, int] = command["per_deal"]
-            target = sum(per_deal.get(sub.deal, 0) for sub in self.subs)
+        per_deal: dict[str, int] = command.get("per_deal", {})
+
+        def remaining() -> int:
+            """Subscribers (warm-up) or deliveries (events) still expected from live ones."""
+            if what == "warm":
+                return sum(1 for sub in self.subs if not sub.warm and not sub.ended)
+            return sum(
+                max(0, per_deal.get(sub.deal, 0) - len(sub.received))
+                for sub in self.subs
+                if not sub.ended
+            )
+
         start = time.monotonic()
-        self.last_event_at = max(self.last_event_at, start)
         last_count, last_change = -1, start
         while True:
             count = self.warm_count if what == "warm" else self.event_count
             now = time.monotonic()
             if count != last_count:
                 last_count, last_change = count, now
-            if count >= target or now - start > timeout or now - last_change > idle:
-                return {"count": count, "target": target, "seconds": now - start}
+            left = remaining()
+            if left == 0 or now - start > timeout or now - last_change > idle:
+                ended = sum(1 for sub in self.subs if sub.ended)
+                return {"count": count, "remaining": left, "ended": ended, "seconds": now - start}
             await asyncio.sleep(0.05)
 
     async def watch_lag(self) -> None:
@@ -580,12 +621,14 @@ class ClientWorker:
             self.lags.append(max(0.0, loop.time() - before - LAG_TICK_S) * 1000.0)
 
     async def measure_start(self) -> dict[str, Any]:
+        """Start the event phase's CPU and event-loop lag measurement."""
         self.cpu_start, self.wall_start = time.process_time(), time.monotonic()
         self.lags = []
         self.lag_task = asyncio.create_task(self.watch_lag())
         return {}
 
     async def report(self) -> dict[str, Any]:
+        """Receive times by cursor, errors, close codes, CPU and loop lag of the event phase."""
         cpu = time.process_time() - self.cpu_start
         wall = time.monotonic() - self.wall_start
         if self.lag_task is not None:
@@ -602,7 +645,6 @@ class ClientWorker:
         )
         return {
             "received": by_cursor,
-            "created": self.created,
             "deals": Counter(sub.deal for sub in self.subs),
             "duplicates": sum(sub.duplicates for sub in self.subs),
             "closes": dict(closes),
@@ -615,10 +657,12 @@ class ClientWorker:
         }
 
     async def close_all(self) -> dict[str, Any]:
+        """Close every connection (expected closes are not reported as errors)."""
         self.closing = True
         gate = asyncio.Semaphore(500)
 
         async def close(sub: Sub) -> None:
+            """Close one connection and stop its reader."""
             async with gate:
                 with suppress(Exception):
                     await sub.ws.close()
@@ -682,6 +726,7 @@ class ClientPool:
 
     @property
     def pids(self) -> list[int]:
+        """The client processes' pids."""
         return [proc.pid for proc in self.procs]
 
     async def ask(self, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -698,9 +743,11 @@ class ClientPool:
         return list(replies)
 
     async def ask_all(self, command: dict[str, Any]) -> list[dict[str, Any]]:
+        """Send the same command to every process."""
         return await self.ask([command] * len(self.conns))
 
     def stop(self) -> None:
+        """Wait for the processes to exit (kill them after 15 s)."""
         for proc in self.procs:
             proc.join(timeout=15)
             if proc.is_alive():
@@ -713,6 +760,8 @@ class ClientPool:
 
 @dataclass
 class RoundResult:
+    """What one subscriber count measured."""
+
     subscribers: int
     connected: int = 0
     connect_failures: dict[str, int] = field(default_factory=dict)
@@ -744,21 +793,37 @@ class RoundResult:
     missing_by_event: list[int] = field(default_factory=list)
     drain_s: float = math.nan
     extensions: str = ""
+    ramp_server_cpu: float | None = None
+    machine_cpu: float | None = None
+    other_cpu: float | None = None
+    health_p50_ms: float = math.nan
+    health_max_ms: float = math.nan
+    to_redis_p50_ms: float = math.nan
+    to_redis_max_ms: float = math.nan
+    unpublished: int = 0
+    ramp_pg_cpu: float | None = None
+    ramp_client_cpu: list[float] = field(default_factory=list)
+    metrics_up: dict[str, float] = field(default_factory=dict)
+    metrics_delta: dict[str, float] = field(default_factory=dict)
+    log_summary: list[str] = field(default_factory=list)
 
     @property
     def kb_per_conn(self) -> float | None:
+        """Server RSS growth per connection, in KiB."""
         if self.rss_before_kb is None or self.rss_up_kb is None or not self.connected:
             return None
         return (self.rss_up_kb - self.rss_before_kb) / self.connected
 
     @property
     def client_saturated(self) -> bool:
+        """Whether a client process was too busy for its receive times to be trusted."""
         return any(c >= SATURATED_CPU_PCT for c in self.client_cpu) or any(
             lag >= SATURATED_LAG_MS for lag in self.client_lag_p99_ms
         )
 
 
 def _parse_time(value: str) -> float:
+    """An ISO 8601 timestamp as Unix seconds (NaN when empty)."""
     return datetime.fromisoformat(value).timestamp() if value else math.nan
 
 
@@ -808,6 +873,7 @@ async def add_comment(
             "deal": deal,
             "cursor": entry["cursor"],
             "created": _parse_time(entry["createdAt"]),
+            "body": body,
             "sent": sent,
             "done": done,
         }
@@ -835,8 +901,13 @@ async def warm_up(
             {"cmd": "wait", "what": "warm", "timeout": WARMUP_WAIT_S, "idle": WARMUP_IDLE_S}
         )
         warm = sum(reply["count"] for reply in replies)
-        print(f"  warm-up {attempt}: {warm}/{connected} subscribers live", file=sys.stderr)
-        if warm >= connected:
+        ended = sum(reply["ended"] for reply in replies)
+        print(
+            f"  warm-up {attempt}: {warm}/{connected} subscribers live"
+            + (f" ({ended} subscriptions ended)" if ended else ""),
+            file=sys.stderr,
+        )
+        if sum(reply["remaining"] for reply in replies) == 0:
             break
     return warm
 
@@ -857,17 +928,110 @@ async def event_phase(
         delay = start + index * args.interval - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        for deal in deals:
-            body = f"{prefix} {index + 1}"
+        for number, deal in enumerate(deals, 1):
+            body = f"{prefix} {index + 1} on deal {number}"
             tasks.append(asyncio.create_task(add_comment(client, graphql_url, token, deal, body)))
     return list(await asyncio.gather(*tasks))
 
 
+async def tap_redis(redis_url: str, seen: dict[str, float], ready: asyncio.Event) -> None:
+    """PSUBSCRIBE to every tenant channel; note when each comment text was first published."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(redis_url)
+    pubsub = client.pubsub()
+    try:
+        await pubsub.psubscribe("t:*")
+        ready.set()
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None:
+                continue
+            now = time.time()
+            with suppress(ValueError, KeyError, TypeError, AttributeError):
+                seen.setdefault(json.loads(message["data"])["payload"]["message"], now)
+    finally:
+        ready.set()
+        with suppress(Exception):
+            await pubsub.aclose()
+        with suppress(Exception):
+            await client.aclose()
+
+
+async def probe_health(client: httpx.AsyncClient, base_url: str, latencies: list[float]) -> None:
+    """GET /health every 0.25 s: its latency is how long the server's event loop makes work wait."""
+    while True:
+        start = time.perf_counter()
+        with suppress(httpx.HTTPError):
+            await client.get(f"{base_url}/health")
+        latencies.append((time.perf_counter() - start) * 1000.0)
+        await asyncio.sleep(0.25)
+
+
+async def scrape_metrics(client: httpx.AsyncClient, base_url: str) -> dict[str, float]:
+    """The server's ``reos_*`` Prometheus samples, summed over labels ({} when unavailable)."""
+    try:
+        response = await client.get(f"{base_url}/metrics")
+    except httpx.HTTPError:
+        return {}
+    if response.status_code != 200:
+        return {}
+    values: dict[str, float] = {}
+    for line in response.text.splitlines():
+        if not line.startswith("reos_") or line.count(" ") < 1:
+            continue
+        name_part, _, value = line.rpartition(" ")
+        name = name_part.split("{", 1)[0]
+        if name.endswith("_created"):
+            continue
+        with suppress(ValueError):
+            values[name] = values.get(name, 0.0) + float(value)
+    return values
+
+
+class LogWatcher:
+    """Reads what the server logged (at WARNING and above) since a mark, without seeking.
+
+    ``os.pread`` leaves the file offset the server's stdout shares with us untouched.
+    """
+
+    def __init__(self, log: IO[bytes]) -> None:
+        self.fd = log.fileno()
+
+    def mark(self) -> int:
+        """The current end of the log."""
+        return os.fstat(self.fd).st_size
+
+    def summary(self, since: int) -> list[str]:
+        """Distinct (level, logger, message, last exception line) with counts."""
+        size = os.fstat(self.fd).st_size - since
+        raw = os.pread(self.fd, size, since) if size > 0 else b""
+        groups: Counter[str] = Counter()
+        for line in raw.decode("utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+                exc = (record.get("exc") or "").strip().splitlines()
+                key = f"{record.get('level')} {record.get('logger')}: {record.get('msg')}" + (
+                    f" ({exc[-1][:200]})" if exc else ""
+                )
+            except (ValueError, AttributeError):
+                key = line[:240]
+            groups[" ".join(key.split())] += 1
+        return [f"{count} x {key}" for key, count in groups.most_common(8)]
+
+
 async def run_round(
-    base_url: str, watched: Watched, subscribers: int, args: argparse.Namespace, run_id: str
+    base_url: str,
+    watched: Watched,
+    subscribers: int,
+    args: argparse.Namespace,
+    run_id: str,
+    log: LogWatcher | None,
+    redis_url: str | None,
 ) -> RoundResult:
     """Connect N subscribers, warm up, post the events, collect, close."""
     result = RoundResult(subscribers)
+    log_mark = log.mark() if log else 0
     graphql_url = f"{base_url}/graphql"
     ws_url = base_url.replace("http", "ws", 1) + "/graphql"
     timeout = httpx.Timeout(args.drain_timeout)
@@ -877,6 +1041,7 @@ async def run_round(
         settled = await asyncio.to_thread(wait_settled, watched)
         result.rss_before_kb = rss_kb(watched.server)
         print(f"  server settled after {settled:.0f} s", file=sys.stderr)
+        metrics_before = await scrape_metrics(client, base_url)
 
         processes = max(1, min(args.client_processes, subscribers))
         pool = ClientPool(processes)
@@ -887,6 +1052,7 @@ async def run_round(
             for index in range(subscribers):
                 shares[index % processes].append((index, deals[index % len(deals)]))
             concurrency = max(1, args.connect_concurrency // processes)
+            ramp_before = watched.sample()
             start = time.monotonic()
             replies = await pool.ask(
                 [
@@ -904,6 +1070,11 @@ async def run_round(
                 ]
             )
             result.connect_s = time.monotonic() - start
+            ramp_after = watched.sample()
+            ramp_wall = ramp_after.wall - ramp_before.wall
+            result.ramp_server_cpu = pct(ramp_before.server, ramp_after.server, ramp_wall)
+            result.ramp_pg_cpu = pct(ramp_before.postgres, ramp_after.postgres, ramp_wall)
+            result.ramp_client_cpu = [100.0 * r["cpu_s"] / ramp_wall for r in replies]
             result.connected = sum(reply["opened"] for reply in replies)
             for reply in replies:
                 for error, count in reply["failed"].items():
@@ -921,7 +1092,19 @@ async def run_round(
             )
             await asyncio.to_thread(wait_settled, watched)
             result.rss_up_kb = rss_kb(watched.server)
+            result.metrics_up = await scrape_metrics(client, base_url)
 
+            published: dict[str, float] = {}
+            tap_ready = asyncio.Event()
+            tap = (
+                asyncio.create_task(tap_redis(redis_url, published, tap_ready))
+                if redis_url
+                else None
+            )
+            if tap is not None:
+                await asyncio.wait_for(tap_ready.wait(), 10.0)
+            health: list[float] = []
+            prober = asyncio.create_task(probe_health(client, base_url, health))
             await pool.ask_all({"cmd": "measure_start"})
             before = watched.sample()
             print(
@@ -946,8 +1129,25 @@ async def run_round(
             )
             result.drain_s = time.monotonic() - drain_start
             after = watched.sample()
+            for task in (prober, tap):
+                if task is not None:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
             reports = await pool.ask_all({"cmd": "report"})
             summarise(result, committed, reports, before, after)
+            health.sort()
+            result.health_p50_ms = percentile(health, 50)
+            result.health_max_ms = health[-1] if health else math.nan
+            if tap is not None:
+                to_redis = sorted(
+                    (published[event["body"]] - event["created"]) * 1000.0
+                    for event in committed
+                    if event["body"] in published
+                )
+                result.to_redis_p50_ms = percentile(to_redis, 50)
+                result.to_redis_max_ms = to_redis[-1] if to_redis else math.nan
+                result.unpublished = len(committed) - len(to_redis)
             print(
                 f"  {result.delivered}/{result.expected} delivered, "
                 f"p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms",
@@ -956,8 +1156,16 @@ async def run_round(
             await pool.ask_all({"cmd": "close"})
         finally:
             pool.stop()
-    await asyncio.to_thread(wait_settled, watched)
-    result.rss_closed_kb = rss_kb(watched.server)
+        await asyncio.to_thread(wait_settled, watched)
+        result.rss_closed_kb = rss_kb(watched.server)
+        metrics_after = await scrape_metrics(client, base_url)
+    result.metrics_delta = {
+        name: metrics_after[name] - metrics_before.get(name, 0.0)
+        for name in metrics_after
+        if name.endswith("_total")
+    }
+    if log is not None:
+        result.log_summary = log.summary(log_mark)
     return result
 
 
@@ -1012,6 +1220,13 @@ def summarise(
     result.server_cpu = pct(before.server, after.server, wall)
     result.pg_cpu = pct(before.postgres, after.postgres, wall)
     result.redis_cpu = pct(before.redis, after.redis, wall)
+    result.machine_cpu = pct(before.machine, after.machine, wall)
+    if result.machine_cpu is not None:
+        ours = sum(
+            value or 0.0 for value in (result.server_cpu, result.pg_cpu, result.redis_cpu)
+        ) + sum(result.client_cpu)
+        ours += pct(before.own, after.own, wall) or 0.0  # the benchmark's parent process
+        result.other_cpu = max(0.0, result.machine_cpu - ours)
     if result.delivered and before.server is not None and after.server is not None:
         spent = after.server - before.server
         if before.postgres is not None and after.postgres is not None:
@@ -1023,17 +1238,20 @@ def summarise(
 
 
 def _num(value: float | None, digits: int = 0) -> str:
+    """A number with thousands separators, or n/a."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:,.{digits}f}"
 
 
 def render_table(results: list[RoundResult]) -> str:
+    """One Markdown row per subscriber count."""
     lines = [
         "| subscribers | connect s | delivered/expected | p50 ms | p99 ms | max ms | sent->p50 ms "
-        "| msgs/s | mutation p50 ms | server RSS MB (before -> up -> after close) | KB/conn "
-        "| server CPU % | PG CPU % | CPU ms/msg | client CPU % |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| commit->Redis p50/max ms | msgs/s | mutation p50 ms | /health p50/max ms "
+        "| server RSS MB (before -> up -> after close) | KB/conn | server CPU % | PG CPU % "
+        "| CPU ms/msg | client CPU % |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         rss = " -> ".join(
@@ -1044,14 +1262,22 @@ def render_table(results: list[RoundResult]) -> str:
         lines.append(
             f"| {r.subscribers:,} | {_num(r.connect_s, 1)} | {r.delivered:,}/{r.expected:,} "
             f"| {_num(r.p50_ms)} | {_num(r.p99_ms)} | {_num(r.max_ms)} | {_num(r.sent_p50_ms)} "
-            f"| {_num(r.msgs_per_s)} | {_num(r.mutation_p50_ms)} | {rss} | {_num(r.kb_per_conn)} "
+            f"| {_num(r.to_redis_p50_ms)}/{_num(r.to_redis_max_ms)} "
+            f"| {_num(r.msgs_per_s)} | {_num(r.mutation_p50_ms)} "
+            f"| {_num(r.health_p50_ms)}/{_num(r.health_max_ms)} | {rss} | {_num(r.kb_per_conn)} "
             f"| {_num(r.server_cpu)} | {_num(r.pg_cpu)} | {_num(r.cpu_ms_per_msg, 2)} "
             f"| {client} |"
         )
     return "\n".join(lines)
 
 
+def _metrics_text(values: dict[str, float]) -> str:
+    """Prometheus samples as name=value pairs."""
+    return ", ".join(f"{name.removeprefix('reos_')}={value:,.0f}" for name, value in values.items())
+
+
 def render_notes(results: list[RoundResult]) -> list[str]:
+    """Per round: failures, errors, close codes, CPU, metrics and server log lines."""
     notes = []
     for r in results:
         label = f"N={r.subscribers:,}"
@@ -1067,29 +1293,48 @@ def render_notes(results: list[RoundResult]) -> list[str]:
             )
         if r.events_failed:
             notes.append(f"{label}: {len(r.events_failed)} mutations failed: {r.events_failed[:3]}")
+        if r.unpublished:
+            notes.append(f"{label}: {r.unpublished} committed event(s) never seen on Redis")
         if r.duplicates:
             notes.append(f"{label}: {r.duplicates} duplicate deliveries (ignored)")
         if r.closes:
             notes.append(f"{label}: server closed sockets: {dict(r.closes)}")
         for error, count in r.errors.items():
             notes.append(f"{label}: {error} x{count}")
+        notes.append(
+            f"{label}: during the ramp-up server CPU {_num(r.ramp_server_cpu)} %, PostgreSQL "
+            f"{_num(r.ramp_pg_cpu)} %, client {'+'.join(_num(c) for c in r.ramp_client_cpu)} %"
+        )
+        if r.metrics_up:
+            gauges = {k: v for k, v in r.metrics_up.items() if not k.endswith("_total")}
+            notes.append(f"{label}: server /metrics once live: {_metrics_text(gauges)}")
+        if r.metrics_delta:
+            notes.append(
+                f"{label}: server /metrics counters, round delta: {_metrics_text(r.metrics_delta)}"
+            )
+        for line in r.log_summary:
+            notes.append(f"{label}: server log: {line}")
         lags = ", ".join(_num(lag) for lag in r.client_lag_p99_ms)
         notes.append(
             f"{label}: client processes CPU {'+'.join(_num(c) for c in r.client_cpu)} % of a core, "
             f"event-loop lag p99 {lags} ms, max RSS {_num(r.client_maxrss_mb)} MB; "
-            f"Redis CPU {_num(r.redis_cpu, 1)} %"
+            f"Redis CPU {_num(r.redis_cpu, 1)} %; whole machine {_num(r.machine_cpu)} % of "
+            f"{(os.cpu_count() or 1) * 100} %, of which {_num(r.other_cpu)} % by processes "
+            "outside this benchmark"
             + ("; CLIENT SATURATED: its receive times are late" if r.client_saturated else "")
         )
     return notes
 
 
 def hasura_line(results: list[RoundResult], acceptable_ms: float) -> str:
+    """Our result next to Hasura's published ~5,000 live subscriptions per vCPU."""
     ok = [
         r for r in results if r.expected and r.delivered == r.expected and r.p99_ms <= acceptable_ms
     ]
     best = max(ok, key=lambda r: r.subscribers) if ok else None
     largest = max(r.subscribers for r in results)
-    costs = [r.cpu_ms_per_msg for r in results if r.cpu_ms_per_msg]
+    # The round with the most deliveries amortises the per-event costs (mutation, relay) best.
+    busiest = max(results, key=lambda r: r.delivered)
     parts = [
         f"Hasura's published figure: ~{HASURA_PER_VCPU:,} live subscriptions per vCPU "
         "(multiplexed live queries re-fetched about once a second)."
@@ -1106,13 +1351,13 @@ def hasura_line(results: list[RoundResult], acceptable_ms: float) -> str:
             f"PostgreSQL at {_num(best.pg_cpu)} % of a core) got every event with p99 "
             f"{best.p99_ms:,.0f} ms; the largest N tried was {largest:,}."
         )
-    if costs:
-        cost = min(costs) if best is None else best.cpu_ms_per_msg or min(costs)
+    cost = busiest.cpu_ms_per_msg
+    if cost:
         parts.append(
-            f"At {cost:.2f} ms of server+PostgreSQL CPU per delivered message, one vCPU "
-            f"could push about {1000.0 / cost:,.0f} updates/s, i.e. that many subscriptions at "
-            f"one update per second (vs ~{HASURA_PER_VCPU:,}); held but idle subscriptions cost "
-            "memory (KB/conn), not CPU."
+            f"CPU cost: {cost:.2f} ms of server+PostgreSQL CPU per delivered message at "
+            f"N={busiest.subscribers:,}, so one fully busy vCPU would push at most about "
+            f"{1000.0 / cost:,.0f} updates/s, i.e. that many subscriptions at one update per "
+            f"second (vs ~{HASURA_PER_VCPU:,}), before any queueing delay."
         )
     return " ".join(parts)
 
@@ -1120,11 +1365,12 @@ def hasura_line(results: list[RoundResult], acceptable_ms: float) -> str:
 def render_report(
     results: list[RoundResult], server: str, args: argparse.Namespace, extensions: str
 ) -> str:
+    """Header, table, notes and the Hasura comparison."""
     header = (
         f"{machine_facts()}; server: `{server}` (one process); {args.events} event(s) per round "
         f"every {args.interval:g} s on {args.deals} deal(s); {args.client_processes} client "
-        f"process(es); WebSocket extensions: {extensions or 'n/a'}; latency = receive time - "
-        "entry createdAt"
+        f"process(es); WS_PING_SECONDS={args.ws_ping_seconds:g}, DB_POOL_SIZE default (10); "
+        f"WebSocket extensions: {extensions or 'n/a'}; latency = receive time - entry createdAt"
     )
     notes = "\n".join(f"- {note}" for note in render_notes(results))
     return (
@@ -1137,6 +1383,7 @@ def render_report(
 
 
 def _csv_positive_ints(raw: str) -> list[int]:
+    """Parse ``100,1000,5000``."""
     try:
         values = [int(item.replace("_", "")) for item in raw.split(",") if item.strip()]
     except ValueError as exc:
@@ -1147,6 +1394,7 @@ def _csv_positive_ints(raw: str) -> list[int]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--subscribers", type=_csv_positive_ints, default=[100, 1000, 5000], help="e.g. 100,1000"
@@ -1174,41 +1422,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ws-ping-seconds", type=float, default=15.0, help="WS_PING_SECONDS")
     parser.add_argument("--url", help="benchmark this running server instead of starting one")
     parser.add_argument("--server-pid", type=int, help="with --url: its pid, for RSS and CPU")
+    parser.add_argument(
+        "--redis-url", help="with --url: the server's Redis, to time commit -> publish"
+    )
     args = parser.parse_args(argv)
     if args.events < 1 or args.interval <= 0 or args.deals < 1 or args.client_processes < 1:
         parser.error("--events, --interval, --deals and --client-processes must be positive")
-    if args.server_pid and not args.url:
-        parser.error("--server-pid goes with --url")
+    if (args.server_pid or args.redis_url) and not args.url:
+        parser.error("--server-pid and --redis-url go with --url")
     return args
 
 
-def run_rounds(base_url: str, watched: Watched, args: argparse.Namespace) -> list[RoundResult]:
+def run_rounds(
+    base_url: str,
+    watched: Watched,
+    args: argparse.Namespace,
+    log: LogWatcher | None,
+    redis_url: str | None,
+) -> list[RoundResult]:
+    """One round per subscriber count, each in its own event loop."""
     run_id = secrets.token_hex(3)
     results = []
     for subscribers in args.subscribers:
         print(f"N={subscribers:,}:", file=sys.stderr)
-        results.append(asyncio.run(run_round(base_url, watched, subscribers, args, run_id)))
+        round_ = run_round(base_url, watched, subscribers, args, run_id, log, redis_url)
+        results.append(asyncio.run(round_))
     return results
 
 
-def server_log_summary(log: IO[bytes], since: int) -> str:
-    """Warnings and errors the server logged during the rounds (its log is at WARNING)."""
-    log.flush()
-    log.seek(since)
-    lines = log.read().decode("utf-8", errors="replace").splitlines()
-    if not lines:
-        return "server log: nothing at WARNING or above during the rounds"
-    tail = "\n".join(lines[-15:])
-    return f"server log: {len(lines)} line(s) at WARNING or above; last ones:\n```\n{tail}\n```"
-
-
 def run(args: argparse.Namespace) -> str:
+    """Start Redis and the server (unless --url), run the rounds, return the report."""
     print(f"open files limit: {raise_nofile_limit()}", file=sys.stderr)
     if args.url:
         base_url = args.url.rstrip("/")
         wait_for_health(base_url, 10.0, None)
         watched = Watched(args.server_pid, None, None)
-        results = run_rounds(base_url, watched, args)
+        results = run_rounds(base_url, watched, args, None, args.redis_url)
         extensions = next((r.extensions for r in results if r.extensions), "")
         return render_report(results, base_url, args, extensions)
     with (
@@ -1218,19 +1467,19 @@ def run(args: argparse.Namespace) -> str:
     ):
         data_dir = Path(fanout_server_env(0, redis_url, args.ws_ping_seconds)["DATA_DIR"])
         watched = Watched(proc.pid, postmaster_pid(data_dir), redis_proc.pid)
-        since = log.tell()
-        results = run_rounds(base_url, watched, args)
-        summary = server_log_summary(log, since)
+        results = run_rounds(base_url, watched, args, LogWatcher(log), redis_url)
     extensions = next((r.extensions for r in results if r.extensions), "")
     server = f"REDIS_URL=<private redis-server> {server_description()}"
-    return f"{render_report(results, server, args, extensions)}\n\n{summary}"
+    return render_report(results, server, args, extensions)
 
 
 def _interrupt(signum: int, _frame: object) -> None:
+    """SIGTERM behaves like Ctrl-C, so the started processes are stopped."""
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point: print the report; 1 when the benchmark aborted."""
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     try:

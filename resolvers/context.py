@@ -32,7 +32,8 @@ class Services:
     max_subscriptions_per_connection: int = 20
     connections: Any = None
     event_rows: SharedEventRows = field(default_factory=SharedEventRows)
-    ws_recheck_seconds: float = 15.0
+    ws_recheck_seconds: float = 60.0
+    active_users: Any = None
     max_upload_bytes: int = 25 * 1024 * 1024
     wake_extraction: Callable[[], None] = lambda: None
 

@@ -7,12 +7,16 @@ The row an event names is read once per instance and shared by the tenant's subs
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from domain.alert import Alert
 from domain.construction import Bid
@@ -29,14 +33,17 @@ from resolvers.deal import decode_query_id
 from resolvers.errors import ApiError, bad_input
 from resolvers.loaders import Loaders
 from subscriptions import metrics
-from subscriptions.bus import BusReconnected, SubscriberOverflow
+from subscriptions.bus import BusReconnected, BusUnavailable, SubscriberOverflow
 from subscriptions.channels import deal_channel, project_channel, user_channel
+
+logger = logging.getLogger("reos.subscriptions")
 
 T = TypeVar("T")
 Positioned = tuple[int, T]
 
 REPLAY_LIMIT = 500
 SLOW_CONSUMER_CLOSE = 4499
+TRY_AGAIN_LATER = 1013
 BID_EVENTS = {"bid.received": "RECEIVED", "bid.awarded": "AWARDED", "bid.withdrawn": "WITHDRAWN"}
 
 
@@ -77,9 +84,14 @@ def _count_subscription(ctx: Context) -> None:
 
 async def _close_slow(ctx: Context) -> None:
     metrics.slow_consumers_closed.inc()
+    await _close_socket(ctx, SLOW_CONSUMER_CLOSE, "Too slow: reconnect with since")
+
+
+async def _close_socket(ctx: Context, code: int, reason: str) -> None:
     websocket = ctx.request
     if hasattr(websocket, "close"):
-        await websocket.close(code=SLOW_CONSUMER_CLOSE, reason="Too slow: reconnect with since")
+        with contextlib.suppress(RuntimeError):
+            await websocket.close(code=code, reason=reason)
 
 
 async def _shared(ctx: Context, event: dict[str, Any], load: Callable[[], Awaitable[T]]) -> T:
@@ -129,6 +141,11 @@ async def _stream(
                     resync = True
     except SubscriberOverflow:
         await _close_slow(ctx)
+    except (SQLAlchemyError, OSError, TimeoutError, BusUnavailable):
+        # The database or Redis failed us mid-stream: say so with a close code the client
+        # reconnects on (with `since`), rather than ending the subscription quietly.
+        logger.warning("subscription %s interrupted; closing 1013", field, exc_info=True)
+        await _close_socket(ctx, TRY_AGAIN_LATER, "Temporarily unavailable: reconnect with since")
     finally:
         ctx.subscriptions -= 1
         metrics.subscriptions_active.labels(field).dec()

@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -31,7 +33,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from domain.permissions import Principal
+from domain.permissions import Principal, Role
 from integrations.extraction import extractor_from_env
 from persistence.database import ShortTenantSession, TenantSession, create_engine
 from persistence.ratelimit import LoginLimiter, MemoryFailureCounter, RedisFailureCounter
@@ -56,7 +58,7 @@ from server.websocket import (
     transport_handler,
 )
 from subscriptions.bus import bus_from_url
-from subscriptions.connections import ConnectionLimiter
+from subscriptions.connections import ActiveUsers, ConnectionLimiter
 from subscriptions.relay import OutboxRelay
 
 logger = logging.getLogger("reos.server")
@@ -162,6 +164,14 @@ async def user_is_active(engine: AsyncEngine, principal: Principal) -> bool:
     return user is not None and user.active
 
 
+def active_users(engine: AsyncEngine, ttl: float) -> ActiveUsers:
+    async def check(tenant_id: UUID, user_id: UUID) -> bool:
+        principal = Principal(user_id=user_id, tenant_id=tenant_id, role=Role.VIEWER)
+        return await user_is_active(engine, principal)
+
+    return ActiveUsers(check, ttl)
+
+
 async def watch_connection(
     websocket: WebSocket, services: Services, principal: Principal, expires_at: float
 ) -> None:
@@ -169,10 +179,12 @@ async def watch_connection(
     every = services.ws_recheck_seconds
     with contextlib.suppress(asyncio.CancelledError):
         while (remaining := expires_at - time.time()) > 0:
-            await asyncio.sleep(min(remaining, every))
+            await asyncio.sleep(min(remaining, every * random.uniform(0.8, 1.2)))
             if time.time() < expires_at:
                 try:
-                    active = await user_is_active(services.engine, principal)
+                    active = await services.active_users.is_active(
+                        principal.tenant_id, principal.user_id
+                    )
                 except Exception:
                     logger.warning("could not recheck a WebSocket user", exc_info=True)
                     continue
@@ -278,7 +290,8 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             bus=bus,
             max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
             connections=ConnectionLimiter(settings.ws_max_connections_per_user),
-            ws_recheck_seconds=settings.ws_ping_seconds or 15.0,
+            ws_recheck_seconds=settings.ws_recheck_seconds,
+            active_users=active_users(engine, settings.ws_recheck_seconds * 0.9),
         )
         try:
             yield

@@ -71,6 +71,7 @@ class Settings:
     ws_max_subscriptions_per_connection: int = 20
     ws_max_connections_per_user: int = 10
     ws_ping_seconds: float = 15.0
+    ws_recheck_seconds: float = 60.0
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -116,6 +117,7 @@ class Settings:
             ),
             ws_max_connections_per_user=_int(env, "WS_MAX_CONNECTIONS_PER_USER", 10),
             ws_ping_seconds=_float(env, "WS_PING_SECONDS", 15.0),
+            ws_recheck_seconds=_float(env, "WS_RECHECK_SECONDS", 60.0),
             s3_bucket=env.get("S3_BUCKET") or None,
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
             s3_region=env.get("S3_REGION") or None,

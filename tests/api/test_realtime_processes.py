@@ -215,7 +215,11 @@ def run(scenario: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:
 SHARED: dict[str, dict[str, str]] = {
     "first": {},
     "second": {},
-    "tuned": {"WS_MAX_SUBSCRIPTIONS_PER_CONNECTION": "3", "WS_PING_SECONDS": "1"},
+    "tuned": {
+        "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION": "3",
+        "WS_PING_SECONDS": "1",
+        "WS_RECHECK_SECONDS": "1",
+    },
     "per-user-cap": {"WS_MAX_CONNECTIONS_PER_USER": "2"},
     "sigterm": {},  # stopped by its test
 }
