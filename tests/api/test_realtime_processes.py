@@ -455,6 +455,36 @@ def test_a_comment_committed_but_never_published_reaches_a_client_resuming_elsew
     assert left == 0
 
 
+def test_reos_worker_relays_for_servers_that_do_not(
+    alone: None, base_env: dict[str, str], owner_url: str
+) -> None:
+    """`reos worker` publishes what a server with RUN_RELAY=false commits."""
+    with ServerProcess({**base_env, "RUN_RELAY": "false"}, name="relay-off") as server:
+        worker = ServerProcess(base_env, name="worker", command="worker")
+        worker.launch()
+        try:
+            deadline = time.monotonic() + 30
+            while asyncio.run(_relay_listeners(owner_url)) < 1:
+                assert time.monotonic() < deadline, f"worker never listened:\n{worker.log()}"
+                time.sleep(0.2)
+            token = token_for(server, ADMIN)
+            deal_id = new_deal(server, token)
+            published = f"relayed by the worker {tag()}"
+
+            async def scenario() -> None:
+                client = await GraphQLWebSocket.connected(server.ws_url, token)
+                await client.subscribe("t", TIMELINE, {"d": deal_id})
+                await asyncio.to_thread(comment, server, token, deal_id, published)
+                assert await next_comment(client, 5.0) == published
+                await client.close()
+
+            run(scenario)
+            worker.terminate()
+            assert worker.process is not None and worker.process.returncode == 0, worker.log()
+        finally:
+            worker.stop()
+
+
 # ---------------------------------------------------------------- fan-out across servers
 
 

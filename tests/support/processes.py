@@ -43,20 +43,25 @@ def _tail(path: Path, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _reos_command() -> list[str]:
+def _reos_command(command: str = "serve") -> list[str]:
     script = Path(sys.executable).parent / "reos"
     if script.exists():
-        return [str(script), "serve"]
-    return [sys.executable, "-c", "from server.cli import main; main()", "serve"]
+        return [str(script), command]
+    return [sys.executable, "-c", "from server.cli import main; main()", command]
 
 
 class ServerProcess:
-    """`reos serve` as a subprocess on a free port; logs go to a temp file."""
+    """`reos serve` (or another `reos` command) as a subprocess; logs go to a temp file."""
 
     def __init__(
-        self, env: Mapping[str, str], name: str = "reos", ready_timeout: float = 30.0
+        self,
+        env: Mapping[str, str],
+        name: str = "reos",
+        ready_timeout: float = 30.0,
+        command: str = "serve",
     ) -> None:
         self.name = name
+        self.command = command
         self.port = free_port()
         self.ready_timeout = ready_timeout
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"reos-e2e-{name}-"))
@@ -95,7 +100,7 @@ class ServerProcess:
         """Start the process without waiting (several can then start up side by side)."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                _reos_command(),
+                _reos_command(self.command),
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdin=subprocess.DEVNULL,
