@@ -17,6 +17,8 @@ INTERNAL_MESSAGE = "Internal server error."
 
 
 def _code_for_request_error(error: GraphQLError) -> str:
+    if "tokens. Parsing aborted" in error.message:
+        return "QUERY_TOO_COMPLEX"
     if error.message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
     if error.message.startswith("Variable '$"):

@@ -23,6 +23,7 @@ from schema.deal import Deal, DealMutation, DealQuery, Offer, TimelineEntry
 from schema.document import Document, DocumentMutation, DocumentQuery, Photo
 from schema.extensions import CloseSession, ErrorPolicy
 from schema.finance import Account, FinanceMutation, FinanceQuery, Transaction
+from schema.limits import QueryLimits, limits_extension
 from schema.node import NodeQuery
 from schema.property import Property, PropertyMutation, PropertyQuery
 from schema.subscription import Subscription
@@ -82,13 +83,16 @@ class ReosSchema(strawberry.Schema):
         """Errors are logged once, structured, by ErrorPolicy; nothing else prints them."""
 
 
-def build_schema(introspection: bool = True) -> strawberry.Schema:
+def build_schema(
+    introspection: bool = True, limits: QueryLimits | None = None
+) -> strawberry.Schema:
     """The schema; without introspection, __schema and __type queries fail validation."""
     extensions: list = [
         CloseSession,
         ErrorPolicy,
         ParserCache(maxsize=512),
         ValidationCache(maxsize=512),
+        limits_extension(limits or QueryLimits()),  # after ValidationCache: measures valid ones
     ]
     if not introspection:
         extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
