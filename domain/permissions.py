@@ -53,6 +53,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     },
     Role.UNDERWRITER: READ
     | {
+        "alerts:write",
         "deals:write",
         "offers:write",
         "finance:write",

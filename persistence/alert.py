@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import ARRAY, Integer, Text, and_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.alert import Alert, DealTeam, TeamMember, created_event
@@ -23,6 +24,7 @@ ALERT_SORT = SortKey(alerts.c.seq, alerts.c.id, True, int)
 # Writers of alerts take this transaction-level lock before drawing seqs, so seqs grow in commit
 # order: a subscriber's position (the last seq it got) never passes an alert still committing.
 ALERTS_LOCK = 7_463_222
+INSERT_CHUNK = 5000  # alerts per INSERT (bounded statements, bounded memory)
 
 
 def to_alert(row: Any) -> Alert:
@@ -61,39 +63,73 @@ async def project_deal_id(conn: AsyncConnection, tenant_id: UUID, project_id: UU
 async def insert_alerts(
     conn: AsyncConnection, new: Sequence[Alert], correlation_id: str | None = None
 ) -> list[Alert]:
-    """Store alerts whose (user, dedupe key) is new and announce each with `alert.created`,
-    in the caller's transaction; the ones that were stored, in seq order."""
+    """Store alerts whose (user, dedupe key) is new and announce each (`alert.created`, or
+    `alert.matched` for saved-search matches) in the caller's transaction; the ones that were
+    stored, in seq order."""
     if not new:
         return []
     await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALERTS_LOCK})
-    rows = await conn.execute(
-        pg_insert(alerts)
-        .values(
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "tenant_id": alert.tenant_id,
-                    "user_id": alert.user_id,
-                    "kind": alert.kind,
-                    "title": alert.title,
-                    "body": alert.body,
-                    "score": alert.score,
-                    "reasons": alert.reasons,
-                    "property_id": alert.property_id,
-                    "deal_id": alert.deal_id,
-                    "saved_search_id": alert.saved_search_id,
-                    "source_event_id": alert.source_event_id,
-                    "dedupe_key": alert.dedupe_key,
-                }
-                for alert in new
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "user_id", "dedupe_key"])
-        .returning(*alerts.c)
-    )
-    stored = sorted((to_alert(row) for row in rows), key=lambda alert: alert.seq or 0)
+    stored: list[Alert] = []
+    for start in range(0, len(new), INSERT_CHUNK):
+        chunk = new[start : start + INSERT_CHUNK]
+        rows = await conn.execute(INSERT_ALERTS, _columns(chunk))
+        stored += (to_alert(row) for row in rows)
+    stored.sort(key=lambda alert: alert.seq or 0)
     await add_events(conn, [created_event(alert, correlation_id) for alert in stored])
     return stored
+
+
+# One statement for any number of rows (arrays, unnested): compiled and prepared once, unlike a
+# multi-row VALUES list, whose text changes with its length.
+_ARRAYS = {
+    "ids": ARRAY(PG_UUID(as_uuid=True)),
+    "tenant_ids": ARRAY(PG_UUID(as_uuid=True)),
+    "user_ids": ARRAY(PG_UUID(as_uuid=True)),
+    "kinds": ARRAY(Text),
+    "titles": ARRAY(Text),
+    "bodies": ARRAY(Text),
+    "scores": ARRAY(Integer),
+    "reasons": ARRAY(Text),
+    "property_ids": ARRAY(PG_UUID(as_uuid=True)),
+    "deal_ids": ARRAY(PG_UUID(as_uuid=True)),
+    "saved_search_ids": ARRAY(PG_UUID(as_uuid=True)),
+    "source_event_ids": ARRAY(PG_UUID(as_uuid=True)),
+    "dedupe_keys": ARRAY(Text),
+}
+INSERT_ALERTS = (
+    text(
+        "INSERT INTO alerts (id, tenant_id, user_id, kind, title, body, score, reasons,"
+        " property_id, deal_id, saved_search_id, source_event_id, dedupe_key)"
+        " SELECT id, tenant_id, user_id, kind, title, body, score, reasons::jsonb,"
+        " property_id, deal_id, saved_search_id, source_event_id, dedupe_key"
+        " FROM unnest(:ids, :tenant_ids, :user_ids, :kinds, :titles, :bodies, :scores,"
+        " :reasons, :property_ids, :deal_ids, :saved_search_ids, :source_event_ids,"
+        " :dedupe_keys) AS t(id, tenant_id, user_id, kind, title, body, score, reasons,"
+        " property_id, deal_id, saved_search_id, source_event_id, dedupe_key)"
+        " ON CONFLICT (tenant_id, user_id, dedupe_key) DO NOTHING"
+        " RETURNING " + ", ".join(column.name for column in alerts.c)
+    )
+    .bindparams(*(bindparam(name, type_=kind) for name, kind in _ARRAYS.items()))
+    .columns(*alerts.c)
+)
+
+
+def _columns(chunk: Sequence[Alert]) -> dict[str, list[Any]]:
+    return {
+        "ids": [uuid.uuid4() for _ in chunk],
+        "tenant_ids": [alert.tenant_id for alert in chunk],
+        "user_ids": [alert.user_id for alert in chunk],
+        "kinds": [alert.kind for alert in chunk],
+        "titles": [alert.title for alert in chunk],
+        "bodies": [alert.body for alert in chunk],
+        "scores": [alert.score for alert in chunk],
+        "reasons": [json.dumps(alert.reasons) for alert in chunk],
+        "property_ids": [alert.property_id for alert in chunk],
+        "deal_ids": [alert.deal_id for alert in chunk],
+        "saved_search_ids": [alert.saved_search_id for alert in chunk],
+        "source_event_ids": [alert.source_event_id for alert in chunk],
+        "dedupe_keys": [alert.dedupe_key for alert in chunk],
+    }
 
 
 def _mine(tenant_id: UUID, user_id: UUID, unread_only: bool = False) -> list[Any]:

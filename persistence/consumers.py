@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -83,11 +84,22 @@ class OutboxConsumer:
         self.handled = 0
         self._wake = asyncio.Event()
         self._failing: tuple[UUID, int] | None = None  # (event id, consecutive failures)
+        self._batches = type(self).handle_batch is not OutboxConsumer.handle_batch
+        self._isolating = False  # a batch failed: find the event at fault, one at a time
 
     async def handle(self, conn: AsyncConnection, event: Event) -> None:
         """Do this consumer's work for one event, in the event's tenant and the pass's
         transaction. Raising rolls the whole pass back; it is retried with backoff."""
         raise NotImplementedError
+
+    async def handle_batch(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
+        """Do the work for consecutive events of one tenant (in order), inside that tenant.
+
+        By default one `handle` per event. Consumers that share work across events (one read
+        for many) override this; when such a batch fails, the next passes hand events over one
+        at a time, so the event at fault is found and, after `max_attempts`, skipped."""
+        for event in events:
+            await self.handle(conn, event)
 
     def wake(self) -> None:
         """Look for events now rather than at the next poll."""
@@ -111,8 +123,11 @@ class OutboxConsumer:
             rows = (await conn.execute(self._batch(position))).all()
             high = rows[0].high if rows else None
             events = [row for row in rows if row.published_seq is not None]
-            for row in events:
-                await self._handle(conn, row)
+            if self._batches and not self._isolating:
+                await self._handle_batches(conn, events)
+            else:
+                for row in events:
+                    await self._handle(conn, row)
             if len(events) >= self.batch:
                 reached = events[-1].published_seq
             else:  # everything up to `high` is visible now, and nothing later can fall below it
@@ -124,6 +139,7 @@ class OutboxConsumer:
                     .values(position=reached, updated_at=func.now())
                 )
         self._failing = None
+        self._isolating = False
         self.handled += len(events)
         return len(events)
 
@@ -184,12 +200,31 @@ class OutboxConsumer:
             return
         await conn.execute(SET_TENANT, {"tenant_id": str(event.tenant_id)})
         try:
-            await self.handle(conn, event)
+            if self._batches:
+                await self.handle_batch(conn, [event])
+            else:
+                await self.handle(conn, event)
         except Exception as error:
             if not _transient(error):
                 self._count_failure(event.event_id)
             raise
         await conn.execute(SET_TENANT, {"tenant_id": ""})
+
+    async def _handle_batches(self, conn: AsyncConnection, rows: Sequence[Any]) -> None:
+        """Consecutive events of the same tenant go to handle_batch together."""
+        for tenant_id, group in itertools.groupby(rows, key=lambda row: row.tenant_id):
+            events = [_event(row) for row in group]
+            await conn.execute(SET_TENANT, {"tenant_id": str(tenant_id)})
+            try:
+                await self.handle_batch(conn, events)
+            except Exception as error:
+                if not _transient(error):
+                    if len(events) == 1:
+                        self._count_failure(events[0].event_id)
+                    else:
+                        self._isolating = True
+                raise
+            await conn.execute(SET_TENANT, {"tenant_id": ""})
 
     def _count_failure(self, event_id: UUID) -> None:
         attempts = self._failing[1] + 1 if self._failing and self._failing[0] == event_id else 1
@@ -211,6 +246,8 @@ class OutboxConsumer:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
+                    if _cancelling():  # cancelled mid-query: the driver may raise anything
+                        raise
                     logger.warning(
                         "consumer pass failed; will retry",
                         exc_info=True,
@@ -228,6 +265,12 @@ class OutboxConsumer:
             if listener is not None:
                 with contextlib.suppress(Exception):
                     await listener.close()
+
+
+def _cancelling() -> bool:
+    """Whether the running task is being cancelled (shutdown), whatever was raised."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def listen(

@@ -36,6 +36,8 @@ class Services:
     active_users: Any = None
     max_upload_bytes: int = 25 * 1024 * 1024
     wake_extraction: Callable[[], None] = lambda: None
+    allow_private_webhooks: bool = False  # webhooks to private addresses: not in production
+    search: Any = None  # a persistence.search backend; None: PostgreSQL
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -12,6 +13,7 @@ from sqlalchemy import Table
 from strawberry.dataloader import DataLoader
 
 from domain.alert import Alert
+from domain.comps import CompSearch
 from domain.deal import Deal, DealMember, Offer
 from domain.document import Document, DocumentKind, DocumentVersion, Share
 from domain.ledger import Transaction
@@ -19,14 +21,18 @@ from domain.permissions import Principal
 from domain.property import Property, Provenance
 from domain.timeline import TimelineEntry
 from domain.user import Tenant, User
+from domain.valuation import Valuation, value_property
 from persistence import alert as alert_store
 from persistence import construction as construction_store
 from persistence import deal as deal_store
+from persistence import delivery as delivery_store
 from persistence import document as document_store
 from persistence import finance as finance_store
 from persistence import property as property_store
+from persistence import saved_search as saved_search_store
 from persistence import tables as t
 from persistence import users as user_store
+from persistence import valuation as valuation_store
 from persistence.database import TenantSession
 from persistence.deal import DEAL_SORT
 from persistence.finance import Account, Budget
@@ -263,6 +269,40 @@ class AlertByIdLoader(TenantLoader[Alert | None]):
         return [found.get(key) for key in keys]
 
 
+class SavedSearchByIdLoader(TenantLoader[Any]):
+    """The principal's own saved searches: anyone else's is simply not found."""
+
+    async def load_batch(self, keys: Sequence[UUID]) -> list[Any]:
+        query = saved_search_store.own_searches_by_ids
+        found = await query(self.session, self.tenant_id, self.principal.user_id, keys)
+        return [found.get(key) for key in keys]
+
+
+class WebhookEndpointByIdLoader(TenantLoader[Any]):
+    async def load_batch(self, keys: Sequence[UUID]) -> list[Any]:
+        found = await delivery_store.endpoints_by_ids(self.session, self.tenant_id, keys)
+        return [found.get(key) for key in keys]
+
+
+class ValuationByPropertyIdLoader(TenantLoader[Valuation | None]):
+    """Live valuations keyed by (property id, comp search): one comps statement per distinct
+    search for every property asking, whatever the page size."""
+
+    async def load_batch(self, keys: Sequence[tuple[UUID, CompSearch]]) -> list[Valuation | None]:
+        as_of = datetime.now(UTC).date()
+        groups: dict[CompSearch, list[UUID]] = defaultdict(list)
+        for property_id, search in keys:
+            groups[search].append(property_id)
+        found: dict[tuple[UUID, CompSearch], Valuation] = {}
+        for search, ids in groups.items():
+            subjects = await valuation_store.comps_for(
+                self.session, self.tenant_id, ids, search, as_of
+            )
+            for property_id, (subject, candidates) in subjects.items():
+                found[(property_id, search)] = value_property(subject, candidates, search, as_of)
+        return [found.get(key) for key in keys]
+
+
 LOADERS: dict[str, type[TenantLoader[Any]]] = {
     "property_by_id": PropertyByIdLoader,
     "media_by_property_id": MediaByPropertyIdLoader,
@@ -308,6 +348,9 @@ LOADERS: dict[str, type[TenantLoader[Any]]] = {
     "versions_by_document_id": VersionsByDocumentIdLoader,
     "shares_by_document_id": SharesByDocumentIdLoader,
     "alert_by_id": AlertByIdLoader,
+    "saved_search_by_id": SavedSearchByIdLoader,
+    "webhook_endpoint_by_id": WebhookEndpointByIdLoader,
+    "valuation_by_property_id": ValuationByPropertyIdLoader,
 }
 
 

@@ -27,6 +27,8 @@ READ_PERMISSION = {
     "Inspection": "construction:read",
     "Document": "documents:read",
     "Alert": "alerts:read",  # and only the caller's own: the loader finds no one else's
+    "SavedSearch": "alerts:read",  # the caller's own only, like alerts
+    "WebhookEndpoint": "partners:write",
 }
 
 
@@ -47,6 +49,8 @@ def _loader(ctx: Context, type_name: str) -> Callable[[Any], Any] | None:
         "Inspection": lambda: ctx.loaders.inspection_by_id,
         "Document": lambda: ctx.loaders.document_by_id,
         "Alert": lambda: ctx.loaders.alert_by_id,
+        "SavedSearch": lambda: ctx.loaders.saved_search_by_id,
+        "WebhookEndpoint": lambda: ctx.loaders.webhook_endpoint_by_id,
     }
     make = loaders.get(type_name)
     return make().load if make else None

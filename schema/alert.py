@@ -17,6 +17,7 @@ from schema.permissions import requires
 if TYPE_CHECKING:
     from schema.deal import Deal
     from schema.property import Property
+    from schema.saved_search import SavedSearch
 
 AlertKind = strawberry.enum(
     domain.AlertKind,
@@ -25,12 +26,17 @@ AlertKind = strawberry.enum(
 )
 DealRef = Annotated["Deal", strawberry.lazy("schema.deal")]
 PropertyRef = Annotated["Property", strawberry.lazy("schema.property")]
+SavedSearchRef = Annotated["SavedSearch", strawberry.lazy("schema.saved_search")]
 
 
 @strawberry.type(description="Why an alert fired, and the points it adds to the score.")
 class AlertReason:
-    code: str = strawberry.field(description="IN_AREA, PRICE_IN_RANGE, BELOW_ARV, ...")
-    weight: int | None
+    code: str = strawberry.field(
+        description="IN_AREA, PRICE_IN_RANGE, BELOW_ARV or SCORE_ABOVE_MIN for matches."
+    )
+    weight: int | None = strawberry.field(
+        description="Points this reason adds to the match score (50 + the weights)."
+    )
     detail: str | None
 
 
@@ -63,6 +69,12 @@ class Alert(Node):
         if self.property_id is None:  # type: ignore[attr-defined]
             return None
         return await info.context.loaders.property_by_id.load(self.property_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The saved search that matched (PROPERTY_MATCH), if yours.")
+    async def saved_search(self, info: Info) -> SavedSearchRef | None:
+        if self.saved_search_id is None:  # type: ignore[attr-defined]
+            return None
+        return await info.context.loaders.saved_search_by_id.load(self.saved_search_id)  # type: ignore[attr-defined]
 
     @strawberry.field
     async def deal(self, info: Info) -> DealRef | None:

@@ -14,9 +14,11 @@ from strawberry.types import Info
 from domain import property as domain
 from resolvers import deal as resolve_deal
 from resolvers import property as resolve
+from resolvers import valuation as resolve_valuation
 from resolvers.ids import to_global_id
 from schema.common import Connection, Node, OrderDirection, UserError
 from schema.permissions import requires
+from schema.valuation import Comp, Score, Valuation
 
 if TYPE_CHECKING:
     from schema.deal import DealConnection
@@ -112,6 +114,59 @@ class Property(Node):
     ) -> Annotated[DealConnection, strawberry.lazy("schema.deal")]:
         info.context.require("deals:read")
         return await resolve_deal.property_deals(info.context, self.id, first, after)  # type: ignore[attr-defined,return-value]
+
+    @strawberry.field(
+        description="Investment score 0-100 with reasons: deterministic, versioned weights, "
+        "from the live ARV."
+    )
+    async def score(self, info: Info) -> Score:
+        return await resolve_valuation.score(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field(
+        description="Comparable closed sales (same type, living area within 20 %), nearest "
+        "first, each with its adjustments as in `valuation`."
+    )
+    async def comps(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Default 20, at most 50.")
+        ] = None,
+        radius_miles: Annotated[
+            float | None,
+            strawberry.argument(
+                description="Search exactly this radius, over 0 and at most 10. Omitted: 0.5, "
+                "widened to 1 when fewer than 3 comps."
+            ),
+        ] = None,
+        months_back: Annotated[
+            int | None, strawberry.argument(description="1 to 60; default 12.")
+        ] = None,
+    ) -> list[Comp]:
+        return await resolve_valuation.comps(  # type: ignore[return-value]
+            info.context,
+            self,  # type: ignore[arg-type]
+            first,
+            radius_miles,
+            months_back,
+        )
+
+    @strawberry.field(
+        description="After-repair value from the comps with every adjustment shown; no comps "
+        "gives a null ARV with the reason."
+    )
+    async def valuation(
+        self,
+        info: Info,
+        radius_miles: Annotated[
+            float | None,
+            strawberry.argument(description="As for comps: omitted, 0.5 widened to 1."),
+        ] = None,
+        months_back: Annotated[
+            int | None, strawberry.argument(description="1 to 60; default 12.")
+        ] = None,
+    ) -> Valuation:
+        return await resolve_valuation.valuation(info.context, self, radius_miles, months_back)  # type: ignore[arg-type,return-value]
 
     @classmethod
     def is_type_of(cls, obj: object, info: Info) -> bool:

@@ -26,6 +26,13 @@ from schema.finance import Account, FinanceMutation, FinanceQuery, Transaction
 from schema.limits import QueryLimits, limits_extension
 from schema.node import NodeQuery
 from schema.property import Property, PropertyMutation, PropertyQuery
+from schema.saved_search import (
+    SavedSearch,
+    SavedSearchMutation,
+    SavedSearchQuery,
+    WebhookEndpoint,
+)
+from schema.search import SearchQuery
 from schema.subscription import Subscription
 
 
@@ -34,11 +41,13 @@ class Query(
     NodeQuery,
     AuthQuery,
     PropertyQuery,
+    SearchQuery,
     DealQuery,
     FinanceQuery,
     ConstructionQuery,
     DocumentQuery,
     AlertQuery,
+    SavedSearchQuery,
 ):
     pass
 
@@ -52,6 +61,7 @@ class Mutation(
     ConstructionMutation,
     DocumentMutation,
     AlertMutation,
+    SavedSearchMutation,
 ):
     pass
 
@@ -73,6 +83,8 @@ NODE_TYPES = [
     Document,
     Photo,
     Alert,
+    SavedSearch,
+    WebhookEndpoint,
 ]
 
 

@@ -37,6 +37,7 @@ from domain.permissions import Principal, Role
 from integrations.extraction import extractor_from_env
 from persistence.database import ShortTenantSession, TenantSession, create_engine
 from persistence.ratelimit import LoginLimiter, MemoryFailureCounter, RedisFailureCounter
+from persistence.search import backend_from_settings
 from persistence.storage import LocalObjectStore, store_from_settings
 from resolvers.context import Context, Services
 from resolvers.loaders import Loaders
@@ -44,10 +45,13 @@ from schema.extensions import shape_error
 from schema.root import build_schema
 from server.alert_consumer import AlertConsumer
 from server.auth import Authenticator, InvalidToken, Passwords, principal_from_header
+from server.delivery_worker import alert_workers
 from server.extraction_worker import ExtractionWorker
 from server.middleware import RequestIdMiddleware
+from server.search_indexer import indexer_for
 from server.settings import Settings
 from server.storage_routes import storage_routes
+from server.valuation_consumer import ValuationConsumer
 from server.websocket import (
     FORBIDDEN,
     TOO_MANY_CONNECTIONS,
@@ -267,10 +271,21 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         relay = OutboxRelay(engine, bus)
         alerts = AlertConsumer(engine)
         app.state.bus, app.state.relay, app.state.alert_consumer = bus, relay, alerts
+        matcher, deliveries = alert_workers(engine, settings)
+        app.state.match_consumer, app.state.delivery_worker = matcher, deliveries
+        search = backend_from_settings(settings.elasticsearch_url, settings.elasticsearch_index)
+        app.state.search, app.state.search_indexer = search, indexer_for(engine, search)
+        valuations = ValuationConsumer(engine)
+        app.state.valuation_consumer = valuations
         tasks = []
         if settings.run_workers:
             tasks.append(asyncio.create_task(worker.run()))
             tasks.append(asyncio.create_task(alerts.run()))
+            tasks.append(asyncio.create_task(matcher.run()))
+            tasks.append(asyncio.create_task(deliveries.run()))
+            if app.state.search_indexer is not None:
+                tasks.append(asyncio.create_task(app.state.search_indexer.run()))
+            tasks.append(asyncio.create_task(valuations.run()))
         if settings.run_relay:
             tasks.append(asyncio.create_task(relay.run()))
         app.state.extraction_worker = worker
@@ -292,6 +307,8 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             connections=ConnectionLimiter(settings.ws_max_connections_per_user),
             ws_recheck_seconds=settings.ws_recheck_seconds,
             active_users=active_users(engine, settings.ws_recheck_seconds * 0.9),
+            allow_private_webhooks=not settings.is_production,
+            search=search,
         )
         try:
             yield
@@ -301,6 +318,8 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await worker.close()
+            await deliveries.close()
+            await search.close()
             await bus.disconnect()
             await engine.dispose()
             if redis is not None:

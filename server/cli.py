@@ -1,4 +1,4 @@
-"""The `reos` command: serve, migrate, seed, export-schema."""
+"""The `reos` command: serve, migrate, seed, worker, export-schema, search-reindex."""
 
 from __future__ import annotations
 
@@ -111,6 +111,36 @@ def cmd_worker(settings: Settings, migrate: bool) -> None:
         asyncio.run(run_workers(settings, app_database_url(settings, owner)))
 
 
+def cmd_search_reindex(settings: Settings) -> None:
+    """Build a fresh Elasticsearch index from the database and move the alias to it."""
+    from persistence.database import create_engine
+    from persistence.search.elastic import SearchIndex, client_for, reindex
+
+    if not settings.elasticsearch_url:
+        print(
+            "reos: ELASTICSEARCH_URL is not set; PostgreSQL search reads the live tables and "
+            "needs no index",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    owner = owner_database_url(settings)
+
+    async def run() -> None:
+        engine = create_engine(app_database_url(settings, owner), pool_size=2)  # type: ignore[arg-type]
+        client = client_for(settings.elasticsearch_url)  # type: ignore[arg-type]
+        try:
+            report = await reindex(engine, SearchIndex(client, settings.elasticsearch_index))
+        finally:
+            await client.close()
+            await engine.dispose()
+        print(
+            f"{settings.elasticsearch_index} -> {report.index}: {report.documents} properties, "
+            f"{report.caught_up} caught up, dropped {', '.join(report.dropped) or 'nothing'}"
+        )
+
+    asyncio.run(run())
+
+
 def cmd_export_schema() -> None:
     from schema.root import build_schema
 
@@ -126,6 +156,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="apply database migrations as the owner")
     commands.add_parser("seed", help="create the demo tenants, users and properties")
     commands.add_parser("export-schema", help="print the GraphQL SDL")
+    commands.add_parser(
+        "search-reindex", help="rebuild the Elasticsearch index and swap its alias (no downtime)"
+    )
     worker = commands.add_parser("worker", help="run background consumers without HTTP")
     worker.add_argument("--migrate", action="store_true", help="apply migrations first")
     args = parser.parse_args(argv)
@@ -145,5 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         cmd_seed(settings)
     elif args.command == "export-schema":
         cmd_export_schema()
+    elif args.command == "search-reindex":
+        cmd_search_reindex(settings)
     elif args.command == "worker":
         cmd_worker(settings, args.migrate)

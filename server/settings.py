@@ -76,6 +76,12 @@ class Settings:
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
+    smtp_url: str | None = None
+    smtp_from: str = "Real Estate OS <alerts@reos.dev>"
+    digest_hour_utc: int = 12
+    webhook_timeout_seconds: float = 10.0
+    elasticsearch_url: str | None = None
+    elasticsearch_index: str = "reos-properties"
 
     @property
     def is_production(self) -> bool:
@@ -122,12 +128,22 @@ class Settings:
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
             s3_region=env.get("S3_REGION") or None,
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * 1024 * 1024),
+            smtp_url=env.get("SMTP_URL") or None,
+            smtp_from=env.get("SMTP_FROM") or "Real Estate OS <alerts@reos.dev>",
+            digest_hour_utc=_int(env, "DIGEST_HOUR_UTC", 12),
+            webhook_timeout_seconds=_float(env, "WEBHOOK_TIMEOUT_SECONDS", 10.0),
+            elasticsearch_url=env.get("ELASTICSEARCH_URL") or None,
+            elasticsearch_index=env.get("ELASTICSEARCH_INDEX") or "reos-properties",
         )
 
     def check(self) -> None:
         """Refuse configurations that are unsafe for the chosen environment."""
         if self.env not in ("development", "test", "production"):
             raise SettingsError("REOS_ENV must be development, test or production")
+        if not 0 <= self.digest_hour_utc <= 23:
+            raise SettingsError("DIGEST_HOUR_UTC must be an hour from 0 to 23")
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError("SMTP_URL must start with smtp:// or smtps://")
         if self.is_production:
             if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
                 raise SettingsError("JWT_SECRET must be set in production")
