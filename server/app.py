@@ -76,7 +76,7 @@ class GraphQLApp(GraphQL):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
-            build_schema(introspection=settings.introspection_enabled),
+            build_schema(settings.introspection_enabled, settings.query_limits),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),

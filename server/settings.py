@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schema.limits import QueryLimits
+
 DEVELOPMENT_JWT_SECRET = "reos-development-secret-do-not-use-in-production"
 
 
@@ -72,6 +74,12 @@ class Settings:
     ws_max_connections_per_user: int = 10
     ws_ping_seconds: float = 15.0
     ws_recheck_seconds: float = 60.0
+    query_max_depth: int = 10
+    query_max_aliases: int = 15
+    query_max_tokens: int = 2_000
+    query_max_root_fields: int = 20
+    query_max_first: int = 100
+    query_max_cost: int = 50_000
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -86,6 +94,17 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def query_limits(self) -> QueryLimits:
+        return QueryLimits(
+            max_depth=self.query_max_depth,
+            max_aliases=self.query_max_aliases,
+            max_tokens=self.query_max_tokens,
+            max_root_fields=self.query_max_root_fields,
+            max_first=self.query_max_first,
+            max_cost=self.query_max_cost,
+        )
 
     @property
     def graphiql_enabled(self) -> bool:
@@ -124,6 +143,12 @@ class Settings:
             ws_max_connections_per_user=_int(env, "WS_MAX_CONNECTIONS_PER_USER", 10),
             ws_ping_seconds=_float(env, "WS_PING_SECONDS", 15.0),
             ws_recheck_seconds=_float(env, "WS_RECHECK_SECONDS", 60.0),
+            query_max_depth=_int(env, "QUERY_MAX_DEPTH", 10),
+            query_max_aliases=_int(env, "QUERY_MAX_ALIASES", 15),
+            query_max_tokens=_int(env, "QUERY_MAX_TOKENS", 2_000),
+            query_max_root_fields=_int(env, "QUERY_MAX_ROOT_FIELDS", 20),
+            query_max_first=_int(env, "QUERY_MAX_FIRST", 100),
+            query_max_cost=_int(env, "QUERY_MAX_COST", 50_000),
             s3_bucket=env.get("S3_BUCKET") or None,
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
             s3_region=env.get("S3_REGION") or None,
