@@ -45,6 +45,7 @@ from schema.extensions import shape_error
 from schema.root import build_schema
 from server.alert_consumer import AlertConsumer
 from server.auth import Authenticator, InvalidToken, Passwords, principal_from_header
+from server.body_limit import BodySizeLimitMiddleware
 from server.delivery_worker import alert_workers
 from server.extraction_worker import ExtractionWorker
 from server.middleware import RequestIdMiddleware
@@ -354,6 +355,7 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             expose_headers=["x-request-id"],
             max_age=600,
         ),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings

@@ -80,6 +80,7 @@ class Settings:
     query_max_root_fields: int = 20
     query_max_first: int = 100
     query_max_cost: int = 50_000
+    max_request_bytes: int = 1_048_576
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -149,6 +150,7 @@ class Settings:
             query_max_root_fields=_int(env, "QUERY_MAX_ROOT_FIELDS", 20),
             query_max_first=_int(env, "QUERY_MAX_FIRST", 100),
             query_max_cost=_int(env, "QUERY_MAX_COST", 50_000),
+            max_request_bytes=_int(env, "MAX_REQUEST_BYTES", 1_048_576),
             s3_bucket=env.get("S3_BUCKET") or None,
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
             s3_region=env.get("S3_REGION") or None,
