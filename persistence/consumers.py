@@ -29,15 +29,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.events import Event
+from persistence.database import act_as_worker
 from persistence.tables import outbox, outbox_consumers
 
 logger = logging.getLogger("reos.consumers")
 
 PUBLISHED_CHANNEL = "reos_published"  # the relay NOTIFYs here when a publishing pass commits
 
-AS_CONSUMER = text(
-    "SELECT set_config('app.worker', 'consumer', true), set_config('app.tenant_id', '', true)"
-)
 SET_TENANT = text("SELECT set_config('app.tenant_id', :tenant_id, true)")
 
 
@@ -116,7 +114,7 @@ class OutboxConsumer:
     async def run_once(self) -> int:
         """Handle one batch; how many events were read (0 while another instance consumes)."""
         async with self.engine.begin() as conn:
-            await conn.execute(AS_CONSUMER)
+            await act_as_worker(conn, "consumer")
             position = await self._lock(conn)
             if position is None:
                 return 0

@@ -52,6 +52,16 @@ async def _set_scope(
     )
 
 
+AS_WORKER = text(
+    "SELECT set_config('app.worker', :worker, true), set_config('app.tenant_id', '', true)"
+)
+
+
+async def act_as_worker(conn: AsyncConnection, worker: str) -> None:
+    """Scope a transaction to a named background worker across tenants (its own RLS policy)."""
+    await conn.execute(AS_WORKER, {"worker": worker})
+
+
 @asynccontextmanager
 async def transaction(
     engine: AsyncEngine, tenant_id: UUID | None, *, login_email: str | None = None

@@ -15,14 +15,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, delete, func, literal, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.alert import Alert, ExpiringOffer
 from domain.delivery import Delivery, Digest, WebhookEndpoint
 from persistence.alert import to_alert
-from persistence.database import TenantSession
+from persistence.database import TenantSession, act_as_worker
+from persistence.leases import lease_due
 from persistence.pagination import SortKey, parse_timestamp
 from persistence.tables import (
     alerts,
@@ -37,13 +38,6 @@ from persistence.tables import (
 
 ENDPOINT_SORT = SortKey(
     webhook_endpoints.c.created_at, webhook_endpoints.c.id, True, parse_timestamp
-)
-AS_DELIVERY_WORKER = text(
-    "SELECT set_config('app.worker', 'delivery', true), set_config('app.tenant_id', '', true)"
-)
-AS_ALERT_SCHEDULER = text(
-    "SELECT set_config('app.worker', 'alert_scheduler', true), "
-    "set_config('app.tenant_id', '', true)"
 )
 WAKE_CHANNEL = "reos_deliveries"  # NOTIFYed when deliveries are queued (on commit)
 
@@ -265,25 +259,16 @@ async def claim_deliveries(
     """Take up to limit due deliveries of any tenant for a while (a lease, not a lock)."""
     d = deliveries.c
     async with engine.begin() as conn:
-        await conn.execute(AS_DELIVERY_WORKER)
-        due = (
-            select(d.tenant_id, d.id)
-            .where(
-                d.status == "PENDING",
-                d.digest_day.is_(None),
-                d.next_attempt_at <= now,
-                or_(d.locked_until.is_(None), d.locked_until < now),
-            )
-            .order_by(d.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-        )
-        rows = await conn.execute(
-            update(deliveries)
-            .where(d.tenant_id == due.c.tenant_id, d.id == due.c.id)
-            .values(locked_until=now + lease, attempts=d.attempts + 1, updated_at=now)
-            .returning(*deliveries.c)
+        await act_as_worker(conn, "delivery")
+        rows = await lease_due(
+            conn,
+            deliveries,
+            ("tenant_id", "id"),
+            (d.status == "PENDING", d.digest_day.is_(None)),
+            limit,
+            lease,
+            now,
+            deliveries.c,
         )
         return [to_delivery(row) for row in rows]
 
@@ -294,24 +279,16 @@ async def claim_digests(
     """Take up to limit digests that are due, of any tenant, for a while."""
     g = digests.c
     async with engine.begin() as conn:
-        await conn.execute(AS_DELIVERY_WORKER)
-        due = (
-            select(g.tenant_id, g.user_id, g.day)
-            .where(
-                g.status == "PENDING",
-                g.next_attempt_at <= now,
-                or_(g.locked_until.is_(None), g.locked_until < now),
-            )
-            .order_by(g.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-        )
-        rows = await conn.execute(
-            update(digests)
-            .where(g.tenant_id == due.c.tenant_id, g.user_id == due.c.user_id, g.day == due.c.day)
-            .values(locked_until=now + lease, attempts=g.attempts + 1, updated_at=now)
-            .returning(*digests.c)
+        await act_as_worker(conn, "delivery")
+        rows = await lease_due(
+            conn,
+            digests,
+            ("tenant_id", "user_id", "day"),
+            (g.status == "PENDING",),
+            limit,
+            lease,
+            now,
+            digests.c,
         )
         return [to_digest(row) for row in rows]
 
@@ -496,7 +473,7 @@ async def expiring_offers(
     """Pending offers of any tenant expiring within the window, not yet announced."""
     o, n = offers.c, offer_expiry_notices.c
     async with engine.begin() as conn:
-        await conn.execute(AS_ALERT_SCHEDULER)
+        await act_as_worker(conn, "alert_scheduler")
         announced = (
             select(n.offer_id).where(n.tenant_id == o.tenant_id, n.offer_id == o.id).exists()
         )

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.document import Document, DocumentKind, DocumentVersion, Share
 from domain.permissions import Principal, Role
-from persistence.database import TenantSession, transaction
+from persistence.database import TenantSession, act_as_worker, transaction
+from persistence.leases import lease_due
 from persistence.pagination import SortKey
 from persistence.tables import (
     deal_members,
@@ -328,33 +329,16 @@ async def claim_jobs(engine: AsyncEngine, limit: int, lease: timedelta) -> list[
     j = extraction_jobs.c
     now = datetime.now(UTC)
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "SELECT set_config('app.worker', 'extraction', true), "
-                "set_config('app.tenant_id', '', true)"
-            )
-        )
-        due = (
-            select(j.tenant_id, j.document_id, j.version)
-            .where(
-                j.status == "QUEUED",
-                j.next_attempt_at <= now,
-                or_(j.locked_until.is_(None), j.locked_until < now),
-            )
-            .order_by(j.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-        )
-        rows = await conn.execute(
-            update(extraction_jobs)
-            .where(
-                j.tenant_id == due.c.tenant_id,
-                j.document_id == due.c.document_id,
-                j.version == due.c.version,
-            )
-            .values(locked_until=now + lease, attempts=j.attempts + 1, updated_at=now)
-            .returning(j.tenant_id, j.document_id, j.version, j.attempts)
+        await act_as_worker(conn, "extraction")
+        rows = await lease_due(
+            conn,
+            extraction_jobs,
+            ("tenant_id", "document_id", "version"),
+            (j.status == "QUEUED",),
+            limit,
+            lease,
+            now,
+            (j.tenant_id, j.document_id, j.version, j.attempts),
         )
         return [Job(*row) for row in rows]
 

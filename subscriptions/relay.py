@@ -22,6 +22,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.consumers import PUBLISHED_CHANNEL
+from persistence.database import act_as_worker
 from persistence.tables import outbox
 from subscriptions import metrics
 from subscriptions.channels import channels_for
@@ -76,12 +77,7 @@ class OutboxRelay:
     async def run_once(self) -> int:
         """Publish one batch of unsent rows; how many were sent (0 while another relay works)."""
         async with self.engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "SELECT set_config('app.worker', 'relay', true), "
-                    "set_config('app.tenant_id', '', true)"
-                )
-            )
+            await act_as_worker(conn, "relay")
             if not (
                 await conn.execute(text(f"SELECT pg_try_advisory_xact_lock({RELAY_LOCK})"))
             ).scalar():

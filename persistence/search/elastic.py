@@ -30,8 +30,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.property import Property
-from persistence.consumers import AS_CONSUMER, SET_TENANT
-from persistence.database import TenantSession, transaction
+from persistence.consumers import SET_TENANT
+from persistence.database import TenantSession, act_as_worker, transaction
 from persistence.property import COLUMNS, PropertyListQuery
 from persistence.search import SearchHit, SearchRequest, SearchResults, once
 from persistence.search.facets import (
@@ -77,9 +77,6 @@ BAND_COUNTS = {BEDROOMS: len(BEDROOM_BANDS), PRICE: len(PRICE_BANDS)}
 # Ranking tiers, as in the PostgreSQL backend (exact address, city, IDs, every word as typed);
 # BM25 adds less than a tier for ordinary queries.
 TIER_ADDRESS, TIER_CITY, TIER_ID, TIER_AS_TYPED, TIER_CITY_TYPO = 80.0, 40.0, 20.0, 10.0, 2.0
-REINDEX_WORKER = text(
-    "SELECT set_config('app.worker', 'search-reindex', true), set_config('app.tenant_id', '', true)"
-)
 
 
 class SearchUnavailable(OSError):
@@ -595,7 +592,7 @@ async def changes(
 
 async def _tenant_ids(engine: AsyncEngine) -> list[UUID]:
     async with engine.begin() as conn:
-        await conn.execute(REINDEX_WORKER)
+        await act_as_worker(conn, "search-reindex")
         return list((await conn.execute(select(tenants.c.id).order_by(tenants.c.id))).scalars())
 
 
@@ -636,7 +633,7 @@ async def reindex(engine: AsyncEngine, index: SearchIndex, chunk: int = 1000) ->
        own position, now writing to the new index. Then drop the old indices.
     """
     async with engine.begin() as conn:
-        await conn.execute(AS_CONSUMER)
+        await act_as_worker(conn, "consumer")
         start = await _published_high(conn)
     new = await index.create()
     try:
@@ -646,7 +643,7 @@ async def reindex(engine: AsyncEngine, index: SearchIndex, chunk: int = 1000) ->
                 await index.write(tenant_id, [document(prop) for prop in batch], [], new)
                 copied += len(batch)
         async with engine.begin() as conn:
-            await conn.execute(AS_CONSUMER)
+            await act_as_worker(conn, "consumer")
             await _lock_indexer(conn)
             caught_up = await _catch_up(conn, index, start, new)
             old = await index.indices()
