@@ -16,10 +16,9 @@ falling behind the position.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.events import Event
 from persistence.database import act_as_worker
+from persistence.passes import run_passes
 from persistence.tables import outbox, outbox_consumers
 
 logger = logging.getLogger("reos.consumers")
@@ -232,58 +232,13 @@ class OutboxConsumer:
         return self._failing is not None and self._failing == (event_id, self.max_attempts)
 
     async def run(self) -> None:
-        """Consume until cancelled: wake on the relay's NOTIFY, poll as a fallback, back off
-        on errors (logged; the loop never stops)."""
-        listener = await listen(self.engine, PUBLISHED_CHANNEL, self.wake)
-        delay = self.poll_seconds
-        try:
-            while True:
-                try:
-                    read = await self.run_once()
-                    delay = self.poll_seconds
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    if _cancelling():  # cancelled mid-query: the driver may raise anything
-                        raise
-                    logger.warning(
-                        "consumer pass failed; will retry",
-                        exc_info=True,
-                        extra={"consumer": self.name},
-                    )
-                    delay = min(delay * 2, 30.0)
-                    await asyncio.sleep(delay)
-                    continue
-                if read >= self.batch:
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                self._wake.clear()
-        finally:
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.close()
-
-
-def _cancelling() -> bool:
-    """Whether the running task is being cancelled (shutdown), whatever was raised."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
-async def listen(
-    engine: AsyncEngine, channel: str, callback: Callable[[], None]
-) -> AsyncConnection | None:
-    """LISTEN on a dedicated connection; None (poll only) when that is not possible."""
-    conn: AsyncConnection | None = None
-    try:
-        conn = await engine.connect()
-        raw = (await conn.get_raw_connection()).driver_connection
-        await raw.add_listener(channel, lambda *_: callback())  # type: ignore[union-attr]
-        return conn
-    except Exception:
-        logger.warning("LISTEN unavailable; polling only", exc_info=True)
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
-        return None
+        """Consume until cancelled: wake on the relay's NOTIFY, poll as a fallback."""
+        await run_passes(
+            self.run_once,
+            name=f"consumer {self.name}",
+            wake=self._wake,
+            poll_seconds=self.poll_seconds,
+            full=self.batch,
+            engine=self.engine,
+            channel=PUBLISHED_CHANNEL,
+        )

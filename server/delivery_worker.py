@@ -11,7 +11,6 @@ attempts in a row is disabled. Wakes on `NOTIFY reos_deliveries`, polls as a fal
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -41,8 +40,8 @@ from integrations.delivery.messages import digest_email, instant_email, webhook_
 from integrations.delivery.webhook import WebhookError, WebhookSender
 from persistence import alert as alert_store
 from persistence import delivery as store
-from persistence.consumers import listen
 from persistence.database import transaction
+from persistence.passes import run_passes
 from server.alert_consumer import PropertyMatchConsumer
 from server.settings import Settings
 
@@ -92,31 +91,22 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Work until cancelled; errors are logged and the loop goes on."""
-        listener = await listen(self.engine, store.WAKE_CHANNEL, self.wake)
-        try:
-            while True:
-                done = 0
-                try:
-                    if time.monotonic() >= self._next_scan:
-                        self._next_scan = time.monotonic() + self.scan_seconds
-                        await self.scan_offers()
-                    done = await self.run_once()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():  # shutting down mid-query
-                        raise
-                    logger.exception("delivery pass failed")
-                if done < self.batch:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                    self._wake.clear()
-        finally:
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.close()
+        """Work until cancelled: offers due for an alert every `scan_seconds`, then sends."""
+        await run_passes(
+            self._pass,
+            name="delivery",
+            wake=self._wake,
+            poll_seconds=self.poll_seconds,
+            full=self.batch,
+            engine=self.engine,
+            channel=store.WAKE_CHANNEL,
+        )
+
+    async def _pass(self) -> int:
+        if time.monotonic() >= self._next_scan:
+            self._next_scan = time.monotonic() + self.scan_seconds
+            await self.scan_offers()
+        return await self.run_once()
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Send what is due now (deliveries, then digests); how many rows were taken."""

@@ -6,7 +6,6 @@ Failures are written on the document and retried with backoff; a job is never dr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +20,7 @@ from persistence import document as store
 from persistence.database import transaction
 from persistence.document import Job
 from persistence.outbox import add_events
+from persistence.passes import run_passes
 from persistence.storage import ObjectStore
 
 logger = logging.getLogger("reos.extraction")
@@ -53,19 +53,14 @@ class ExtractionWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Work until cancelled."""
-        while True:
-            try:
-                done = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("extraction worker pass failed")
-                done = 0
-            if done == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                self._wake.clear()
+        """Work until cancelled (woken by `wake` after an upload, else polling)."""
+        await run_passes(
+            self.run_once,
+            name="extraction",
+            wake=self._wake,
+            poll_seconds=self.poll_seconds,
+            full=1,
+        )
 
     async def run_once(self) -> int:
         """Process the jobs due now; returns how many were taken."""

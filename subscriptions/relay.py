@@ -12,7 +12,6 @@ transaction's NOTIFY wakes (persistence/consumers.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.consumers import PUBLISHED_CHANNEL
 from persistence.database import act_as_worker
+from persistence.passes import run_passes
 from persistence.tables import outbox
 from subscriptions import metrics
 from subscriptions.channels import channels_for
@@ -120,35 +120,13 @@ class OutboxRelay:
         await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": PUBLISHED_CHANNEL})
 
     async def run(self) -> None:
-        """Relay until cancelled: wake on NOTIFY, poll as a fallback, back off on errors."""
-        listener = await self._listen()
-        delay = self.poll_seconds
-        try:
-            while True:
-                try:
-                    sent = await self.run_once()
-                    delay = self.poll_seconds
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    logger.warning("relay pass failed; will retry", exc_info=True)
-                    sent, delay = 0, min(delay * 2, 30.0)
-                if sent == self.batch:
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                self._wake.clear()
-        finally:
-            if listener is not None:
-                await listener.close()
-
-    async def _listen(self) -> AsyncConnection | None:
-        """LISTEN for committed inserts; without it the relay still polls."""
-        try:
-            conn = await self.engine.connect()
-            raw = (await conn.get_raw_connection()).driver_connection
-            await raw.add_listener(NOTIFY_CHANNEL, lambda *_: self.wake())
-            return conn
-        except Exception:
-            logger.warning("LISTEN unavailable; polling only", exc_info=True)
-            return None
+        """Relay until cancelled: wake on NOTIFY of committed inserts, poll as a fallback."""
+        await run_passes(
+            self.run_once,
+            name="relay",
+            wake=self._wake,
+            poll_seconds=self.poll_seconds,
+            full=self.batch,
+            engine=self.engine,
+            channel=NOTIFY_CHANNEL,
+        )
