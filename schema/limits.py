@@ -22,7 +22,6 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLNamedType,
-    GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
@@ -143,9 +142,8 @@ class _Measure:
         return total
 
     def _field(self, scope: GraphQLNamedType | None, name: str) -> GraphQLField | None:
-        if isinstance(scope, GraphQLObjectType) or hasattr(scope, "fields"):
-            return scope.fields.get(name)  # type: ignore[union-attr]
-        return None
+        fields = getattr(scope, "fields", None)  # object and interface types have fields
+        return fields.get(name) if fields is not None else None
 
     def _page(self, node: FieldNode, definition: GraphQLField | None) -> int:
         if definition is None or "first" not in definition.args:

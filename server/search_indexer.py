@@ -14,6 +14,7 @@ ELASTICSEARCH_URL is set; on its first start (no alias yet) it builds the index.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -53,8 +54,6 @@ class SearchIndexer(OutboxConsumer):
     async def run(self) -> None:
         """Build the index if needed (retrying while Elasticsearch is unreachable), then
         consume property events until cancelled."""
-        import asyncio
-
         delay = 1.0
         while True:
             try:
