@@ -38,6 +38,9 @@ class Services:
     wake_extraction: Callable[[], None] = lambda: None
     allow_private_webhooks: bool = False  # webhooks to private addresses: not in production
     search: Any = None  # a persistence.search backend; None: PostgreSQL
+    rate_limiter: Any = None  # server.rate_limit.RateLimiter; None: no rate limiting
+    persisted_queries: Any = None  # server.persisted_queries.PersistedQueries
+    idempotency: Any = None  # server.idempotency.IdempotencyStore
 
 
 @dataclass
@@ -56,6 +59,10 @@ class Context:
     token_expires_at: float | None = None
     subscriptions: int = 0
     release_connection: Callable[[], None] | None = None
+    api_key_id: UUID | None = None  # set when a partner API key authenticated the request
+    query_cost: int = 0  # measured by the query limits before execution
+    response_headers: dict[str, str] = field(default_factory=dict)  # added to the HTTP response
+    status_code: int | None = None  # an HTTP status the response must carry (e.g. 429)
 
     def require(self, permission: str | None = None) -> Principal:
         """The principal, after checking authentication and (optionally) a permission."""

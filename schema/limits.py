@@ -212,25 +212,29 @@ def violations(shape: Shape, limits: QueryLimits) -> list[tuple[str, int, int, s
     ]
 
 
-def limit_errors(
+def measure_request(
     schema: GraphQLSchema,
     document: Any,
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
     limits: QueryLimits,
-) -> list[GraphQLError]:
-    """Top-level errors for a validated document that exceeds a limit (empty when within)."""
+) -> Shape | None:
+    """The shape of the operation a request selects (None when the selection is ambiguous)."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     if len(operations) != 1:
-        return []  # graphql-core reports a missing or ambiguous operation itself
+        return None  # graphql-core reports a missing or ambiguous operation itself
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    shape = measure(
+    return measure(
         schema, operations[0], fragments, variables, limits.default_page, limits.max_cost
     )
+
+
+def limit_errors(shape: Shape, limits: QueryLimits) -> list[GraphQLError]:
+    """Top-level errors for a measured request that exceeds a limit (empty when within)."""
     return [
         GraphQLError(message, extensions={"code": TOO_COMPLEX, "limit": name, "max": limit})
         for name, limit, _actual, message in violations(shape, limits)
@@ -250,15 +254,19 @@ class QueryLimitsExtension(SchemaExtension):
         context = self.execution_context
         validated = context.pre_execution_errors == []  # by ValidationCache, listed before us
         if validated and context.graphql_document is not None:
-            errors = limit_errors(
+            shape = measure_request(
                 context.schema._schema,
                 context.graphql_document,
                 context.operation_name,
                 context.variables,
                 self.limits,
             )
-            if errors:
-                context.pre_execution_errors = errors
+            if shape is not None:
+                if hasattr(context.context, "query_cost"):
+                    context.context.query_cost = shape.cost
+                errors = limit_errors(shape, self.limits)
+                if errors:
+                    context.pre_execution_errors = errors
         yield
 
 

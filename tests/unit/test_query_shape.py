@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphql import parse
 
-from schema.limits import QueryLimits, limit_errors
+from schema.limits import QueryLimits, limit_errors, measure_request
 from schema.root import build_schema
 from server.settings import Settings
 
@@ -12,7 +12,8 @@ SCHEMA = build_schema()._schema
 
 
 def errors(query: str, limits: QueryLimits, variables: dict | None = None) -> dict[str, int]:
-    found = limit_errors(SCHEMA, parse(query), None, variables, limits)
+    shape = measure_request(SCHEMA, parse(query), None, variables, limits)
+    found = limit_errors(shape, limits) if shape is not None else []
     return {error.extensions["limit"]: error.extensions["max"] for error in found}
 
 
