@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 
 from graphql import GraphQLError
@@ -26,7 +27,18 @@ def _code_for_request_error(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+SCHEMA_COORDINATES = re.compile(r" (?:(?:on|by) (?:type|field|directive)|in) '[^']*'(?: enum)?")
+
+
+def without_schema_hints(message: str) -> str:
+    """A validation message without suggestions or the names of types and fields it probed."""
+    return SCHEMA_COORDINATES.sub("", SUGGESTION.sub("", message))
+
+
+def shape_error(
+    error: GraphQLError, request_id: str | None, mask_suggestions: bool = False
+) -> GraphQLError:
     """Known errors keep their message and code; anything unexpected is masked as INTERNAL."""
     original = error.original_error
     if isinstance(error, ApiError) or isinstance(original, ApiError):
@@ -35,7 +47,7 @@ def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
         if (error.extensions or {}).get("code"):
             return error
         return GraphQLError(
-            error.message,
+            without_schema_hints(error.message) if mask_suggestions else error.message,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
@@ -58,13 +70,21 @@ def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
 class ErrorPolicy(SchemaExtension):
     """Every top-level error carries extensions.code; no exception text or stack leaks out."""
 
+    mask_suggestions = False
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is None or not result.errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", None)
-        result.errors = [shape_error(error, request_id) for error in result.errors]
+        result.errors = [
+            shape_error(error, request_id, self.mask_suggestions) for error in result.errors
+        ]
+
+
+def error_policy(mask_suggestions: bool) -> type[ErrorPolicy]:
+    return type("ErrorPolicy", (ErrorPolicy,), {"mask_suggestions": mask_suggestions})
 
 
 class CloseSession(SchemaExtension):

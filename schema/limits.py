@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -31,7 +33,7 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ValidationCache
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 INTROSPECTION_FIELDS = {"__schema", "__type"}
@@ -241,10 +243,43 @@ def limit_errors(shape: Shape, limits: QueryLimits) -> list[GraphQLError]:
     ]
 
 
-class QueryLimitsExtension(SchemaExtension):
-    """Refuse a valid document that exceeds a limit, before execution."""
+def count_directives(document: DocumentNode) -> int:
+    """Directives anywhere in a document: on operations, fields, fragments and spreads."""
+    count = 0
+    pending: list[Any] = list(document.definitions)
+    while pending:
+        node = pending.pop()
+        count += len(getattr(node, "directives", None) or ())
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            pending.extend(selection_set.selections)
+    return count
+
+
+@lru_cache(maxsize=512)
+def _document_errors(document: DocumentNode, max_directives: int) -> list[GraphQLError]:
+    found = count_directives(document)
+    if found <= max_directives:
+        return []
+    return [
+        GraphQLError(
+            f"Too many directives: {found} (at most {max_directives}).",
+            extensions={"code": TOO_COMPLEX, "limit": "directives", "max": max_directives},
+        )
+    ]
+
+
+class QueryLimitsExtension(ValidationCache):
+    """Validate (cached) and refuse a document that exceeds a limit, before execution.
+
+    Directives are counted before validation, so a document stuffed with them never costs a
+    validation pass; the other limits are measured on the validated document.
+    """
 
     limits = QueryLimits()
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=512)
 
     def on_operation(self) -> Iterator[None]:
         self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
@@ -252,11 +287,16 @@ class QueryLimitsExtension(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        validated = context.pre_execution_errors == []  # by ValidationCache, listed before us
-        if validated and context.graphql_document is not None:
+        document = context.graphql_document
+        errors = _document_errors(document, self.limits.max_directives)
+        if not errors:
+            errors = self.cached_validate_document(
+                context.schema._schema, document, context.validation_rules
+            )
+        if not errors:
             shape = measure_request(
                 context.schema._schema,
-                context.graphql_document,
+                document,
                 context.operation_name,
                 context.variables,
                 self.limits,
@@ -265,8 +305,7 @@ class QueryLimitsExtension(SchemaExtension):
                 if hasattr(context.context, "query_cost"):
                     context.context.query_cost = shape.cost
                 errors = limit_errors(shape, self.limits)
-                if errors:
-                    context.pre_execution_errors = errors
+        context.pre_execution_errors = errors
         yield
 
 

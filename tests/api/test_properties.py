@@ -199,7 +199,7 @@ def test_default_page_is_20_and_first_is_at_most_100(api: Api) -> None:
     assert default["totalCount"] >= 300
     assert len(page(api, first=100)["edges"]) == 100
     refused = api.as_user(ADMIN, LIST, {"first": 500})
-    assert refused["data"] is None
+    assert refused.get("data") is None
     assert refused["errors"][0]["extensions"] == {
         "code": "QUERY_TOO_COMPLEX",
         "limit": "first",

@@ -20,7 +20,18 @@ def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "database": "ok", "pubsub": "ok"}
+    body = ready.json()
+    latency = body.pop("latency_ms")
+    assert body == {
+        "status": "ready",
+        "database": "ok",
+        "pubsub": "ok",
+        "storage": "ok",
+        "search": "ok (postgres)",
+        "smtp": "off",
+    }
+    assert set(latency) == {"database", "pubsub", "storage", "search", "smtp"}
+    assert all(isinstance(ms, int | float) and ms >= 0 for ms in latency.values())
 
 
 def test_every_response_has_a_request_id(client: TestClient) -> None:
@@ -49,13 +60,17 @@ def test_graphiql_is_served_without_any_cdn(client: TestClient) -> None:
 
 
 def test_queries_work_over_get_but_mutations_do_not(client: TestClient) -> None:
-    ok = client.get("/graphql", params={"query": "{ me { id } }"})
+    preflighted = {"Apollo-Require-Preflight": "true"}
+    ok = client.get("/graphql", params={"query": "{ me { id } }"}, headers=preflighted)
     assert ok.status_code == 200 and ok.json() == {"data": {"me": None}}
     refused = client.get(
-        "/graphql", params={"query": 'mutation { logout(refreshToken: "x") { ok } }'}
+        "/graphql",
+        params={"query": 'mutation { logout(refreshToken: "x") { ok } }'},
+        headers=preflighted,
     )
-    assert refused.status_code == 400
-    assert "mutations are not allowed" in refused.text
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "POST"
+    assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 def test_cors_allows_only_configured_origins(app_url) -> None:

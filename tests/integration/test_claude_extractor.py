@@ -146,7 +146,7 @@ def extract(
 
     async def run() -> DocumentExtraction:
         extractor = ClaudeExtractor(
-            api_key="test", model="claude-test", base_url=api.url, timeout=1.0, max_retries=0
+            api_key="test", model="claude-test", base_url=api.url, timeout=2.5, max_retries=0
         )
         try:
             return await extractor.extract(content, content_type, filename)
@@ -300,7 +300,7 @@ def test_a_malformed_answer_is_final(api: FakeMessagesApi, answer: dict, detail:
 
 
 def test_a_timeout_is_retryable(api: FakeMessagesApi) -> None:
-    api.scenario = Scenario(delay=3.0)
+    api.scenario = Scenario(delay=6.0)
 
     error = failure(api)
 

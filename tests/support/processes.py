@@ -74,6 +74,7 @@ class ServerProcess:
             "DATA_DIR": str(self.data_dir),
             "LOG_LEVEL": "WARNING",
             "RUN_WORKERS": "false",
+            "RATE_LIMIT_ENABLED": "false",  # tests that need rate limits turn them on
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
