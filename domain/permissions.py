@@ -41,6 +41,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "timeline:read",
         "users:write",
         "partners:write",
+        "partners:admin",  # partner API keys and persisted-query manifests
     },
     Role.ANALYST: READ
     | {

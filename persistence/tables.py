@@ -532,3 +532,40 @@ offer_expiry_notices = Table(
     Column("offer_id", UUID(as_uuid=True), primary_key=True),
     Column("notified_at", DateTime(timezone=True)),
 )
+
+persisted_manifests = Table(
+    "persisted_manifests",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_by", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+persisted_documents = Table(
+    "persisted_documents",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("manifest_id", UUID(as_uuid=True), primary_key=True),
+    Column("sha256", Text, primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+partner_api_keys = Table(
+    "partner_api_keys",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("manifest_id", UUID(as_uuid=True)),
+    Column("persisted_only", Boolean, nullable=False),
+    Column("key_hash", Text, nullable=False),
+    Column("prefix", Text, nullable=False),
+    Column("created_by", UUID(as_uuid=True), nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)

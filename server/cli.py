@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+from typing import Any
 
 from persistence.database import app_role_url
 from persistence.embedded import start_embedded_postgres
@@ -141,10 +142,128 @@ def cmd_search_reindex(settings: Settings) -> None:
     asyncio.run(run())
 
 
+def _partner_command(settings: Settings, tenant: str, work: Any) -> Any:
+    """Run work(conn, tenant_id) in one transaction of the tenant (by id or name), as the
+    database owner (the embedded server unless DATABASE_URL is set)."""
+    from persistence.database import async_url, create_engine, transaction
+    from persistence.persisted import find_tenant
+
+    owner = owner_database_url(settings)
+
+    async def run() -> Any:
+        engine = create_engine(async_url(owner), pool_size=1)
+        try:
+            found = await find_tenant(engine, tenant)
+            if len(found) != 1:
+                problem = "no tenant" if not found else "several tenants"
+                print(f"reos: {problem} with id or name {tenant!r}", file=sys.stderr)
+                raise SystemExit(2)
+            async with transaction(engine, found[0]) as conn:
+                return await work(conn, found[0])
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_persisted_manifest_register(settings: Settings, tenant: str, name: str, path: str) -> None:
+    """Register (or add to) a tenant's manifest of trusted documents from a JSON file."""
+    import json
+
+    from domain.api_keys import ManifestError, clean_name
+    from persistence.persisted import upsert_manifest
+    from resolvers.ids import to_global_id
+    from resolvers.partner import read_manifest
+
+    clean = clean_name(name)
+    try:
+        with open(path, encoding="utf-8") as file:
+            manifest = read_manifest(json.load(file))
+    except (OSError, ValueError, ManifestError) as exc:
+        problems = exc.problems if isinstance(exc, ManifestError) else [str(exc)]
+        print("reos: cannot register the manifest:", *problems, sep="\n  ", file=sys.stderr)
+        raise SystemExit(2) from exc
+    if clean is None:
+        print("reos: --name must have 1 to 200 characters", file=sys.stderr)
+        raise SystemExit(2)
+
+    async def register(conn: Any, tenant_id: Any) -> Any:
+        return await upsert_manifest(conn, tenant_id, clean, None, manifest.documents)
+
+    registered, added = _partner_command(settings, tenant, register)
+    print(
+        f"manifest {registered.name!r} ({to_global_id('PersistedManifest', registered.id)}): "
+        f"{registered.document_count} documents, {added} added"
+    )
+
+
+def cmd_partner_key_create(
+    settings: Settings,
+    tenant: str,
+    name: str,
+    role: str,
+    manifest: str | None,
+    allow_free_form: bool,
+    acting_user: str | None,
+) -> None:
+    """Create a partner API key and print it (shown this once)."""
+    from domain.api_keys import clean_name, hash_key, key_prefix, new_api_key
+    from domain.permissions import Role
+    from persistence.persisted import acting_admin, insert_key, manifest_by_name
+
+    clean = clean_name(name)
+    if clean is None:
+        print("reos: --name must have 1 to 200 characters", file=sys.stderr)
+        raise SystemExit(2)
+    if manifest is None and not allow_free_form:
+        print("reos: a persisted-only key needs --manifest (or --allow-free-form)", file=sys.stderr)
+        raise SystemExit(2)
+    raw_key = new_api_key()
+
+    async def create(conn: Any, tenant_id: Any) -> Any:
+        manifest_id = None
+        if manifest is not None:
+            found = await manifest_by_name(conn, tenant_id, manifest)
+            if found is None:
+                print(f"reos: no manifest named {manifest!r} in this tenant", file=sys.stderr)
+                raise SystemExit(2)
+            manifest_id = found.id
+        creator = await acting_admin(conn, tenant_id, acting_user)
+        if creator is None:
+            print("reos: no active ADMIN to act as (see --acting-user)", file=sys.stderr)
+            raise SystemExit(2)
+        return await insert_key(
+            conn,
+            tenant_id=tenant_id,
+            name=clean,
+            role=Role(role),
+            manifest_id=manifest_id,
+            persisted_only=not allow_free_form,
+            key_hash=hash_key(raw_key),
+            prefix=key_prefix(raw_key),
+            created_by=creator,
+        )
+
+    key = _partner_command(settings, tenant, create)
+    print(
+        f"created key {key.name!r} ({key.prefix}..., role {key.role.value}, "
+        f"{'persisted-only' if key.persisted_only else 'free-form allowed'}); "
+        "it is shown this once:",
+        file=sys.stderr,
+    )
+    print(raw_key)
+
+
 def cmd_export_schema() -> None:
     from schema.root import build_schema
 
     sys.stdout.write(build_schema().as_str() + "\n")
+
+
+def _roles() -> list[Any]:
+    from domain.permissions import Role
+
+    return list(Role)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -159,6 +278,21 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "search-reindex", help="rebuild the Elasticsearch index and swap its alias (no downtime)"
     )
+    manifest_cmd = commands.add_parser(
+        "persisted-manifest-register", help="register a tenant's trusted documents (JSON file)"
+    )
+    manifest_cmd.add_argument("--tenant", required=True, help="tenant id or name")
+    manifest_cmd.add_argument("--name", required=True, help="manifest name (adds when it exists)")
+    manifest_cmd.add_argument("--file", required=True, help="{sha256: document} or Apollo format")
+    key_cmd = commands.add_parser("partner-key-create", help="create a partner API key")
+    key_cmd.add_argument("--tenant", required=True, help="tenant id or name")
+    key_cmd.add_argument("--name", required=True, help="who or what the key is for")
+    key_cmd.add_argument("--role", default="VIEWER", choices=[r.value for r in _roles()])
+    key_cmd.add_argument("--manifest", help="name of the manifest the key may run")
+    key_cmd.add_argument(
+        "--allow-free-form", action="store_true", help="also accept documents not in the manifest"
+    )
+    key_cmd.add_argument("--acting-user", help="e-mail of the ADMIN requests act as")
     worker = commands.add_parser("worker", help="run background consumers without HTTP")
     worker.add_argument("--migrate", action="store_true", help="apply migrations first")
     args = parser.parse_args(argv)
@@ -182,3 +316,15 @@ def main(argv: list[str] | None = None) -> None:
         cmd_search_reindex(settings)
     elif args.command == "worker":
         cmd_worker(settings, args.migrate)
+    elif args.command == "persisted-manifest-register":
+        cmd_persisted_manifest_register(settings, args.tenant, args.name, args.file)
+    elif args.command == "partner-key-create":
+        cmd_partner_key_create(
+            settings,
+            args.tenant,
+            args.name,
+            args.role,
+            args.manifest,
+            args.allow_free_form,
+            args.acting_user,
+        )
