@@ -94,6 +94,7 @@ def make_settings(redis_url: str | None, **overrides: Any) -> Settings:
         "login_max_failures_per_address": 1000,
         "run_workers": False,  # tests drive the extraction worker themselves
         "run_relay": False,  # and the relay
+        "rate_limit_enabled": False,  # tests/api/test_rate_limits.py turns it on
     }
     values.update(overrides)
     return Settings(**values)
