@@ -60,6 +60,7 @@ class Context:
     subscriptions: int = 0
     release_connection: Callable[[], None] | None = None
     api_key_id: UUID | None = None  # set when a partner API key authenticated the request
+    partner: Any = None  # server.persisted_queries.Partner for a partner API key
     query_cost: int = 0  # measured by the query limits before execution
     response_headers: dict[str, str] = field(default_factory=dict)  # added to the HTTP response
     status_code: int | None = None  # an HTTP status the response must carry (e.g. 429)

@@ -37,6 +37,7 @@ from persistence.database import TenantSession
 from persistence.deal import DEAL_SORT
 from persistence.finance import Account, Budget
 from persistence.property import Media
+from resolvers.metrics import dataloader_batch_size
 
 V = TypeVar("V")
 
@@ -44,11 +45,17 @@ V = TypeVar("V")
 class TenantLoader(DataLoader[Any, V], Generic[V]):
     """A DataLoader bound to one request's tenant session."""
 
+    label: str | None = None  # in metrics; Loaders sets the registry name, else the class name
+
     def __init__(self, session: TenantSession, principal: Principal) -> None:
-        super().__init__(load_fn=self.load_batch)
+        super().__init__(load_fn=self._observed_batch)
         self.session = session
         self.principal = principal
         self.tenant_id = principal.tenant_id
+
+    async def _observed_batch(self, keys: Sequence[Any]) -> list[V]:
+        dataloader_batch_size.labels(self.label or type(self).__name__).observe(len(keys))
+        return await self.load_batch(keys)
 
     async def load_batch(self, keys: Sequence[Any]) -> list[V]:
         raise NotImplementedError
@@ -368,5 +375,6 @@ class Loaders:
         if self.principal is None:
             raise RuntimeError("loaders need an authenticated principal")
         loader = loader_class(self.session, self.principal)
+        loader.label = name
         setattr(self, name, loader)
         return loader

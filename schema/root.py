@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache
 from strawberry.types import ExecutionContext
 
 from schema.alert import Alert, AlertMutation, AlertQuery
@@ -21,11 +21,14 @@ from schema.construction import (
 )
 from schema.deal import Deal, DealMutation, DealQuery, Offer, TimelineEntry
 from schema.document import Document, DocumentMutation, DocumentQuery, Photo
-from schema.extensions import CloseSession, ErrorPolicy
+from schema.extensions import CloseSession, error_policy
 from schema.finance import Account, FinanceMutation, FinanceQuery, Transaction
 from schema.limits import QueryLimits, limits_extension
 from schema.node import NodeQuery
+from schema.observation import observation_extension
+from schema.partner import PartnerMutation, PartnerQuery
 from schema.property import Property, PropertyMutation, PropertyQuery
+from schema.rate_limits import RateLimitExtension
 from schema.saved_search import (
     SavedSearch,
     SavedSearchMutation,
@@ -34,6 +37,7 @@ from schema.saved_search import (
 )
 from schema.search import SearchQuery
 from schema.subscription import Subscription
+from schema.timeouts import apply_field_timeouts
 
 
 @strawberry.type(description="Read operations.")
@@ -48,6 +52,7 @@ class Query(
     DocumentQuery,
     AlertQuery,
     SavedSearchQuery,
+    PartnerQuery,
 ):
     pass
 
@@ -62,6 +67,7 @@ class Mutation(
     DocumentMutation,
     AlertMutation,
     SavedSearchMutation,
+    PartnerMutation,
 ):
     pass
 
@@ -96,22 +102,34 @@ class ReosSchema(strawberry.Schema):
 
 
 def build_schema(
-    introspection: bool = True, limits: QueryLimits | None = None
+    introspection: bool = True,
+    limits: QueryLimits | None = None,
+    field_timeout_seconds: float = 0,
+    mask_suggestions: bool = False,
+    tracing: bool = False,
 ) -> strawberry.Schema:
-    """The schema; without introspection, __schema and __type queries fail validation."""
+    """The schema; without introspection, __schema and __type queries fail validation.
+
+    With mask_suggestions, validation messages give no hints about the schema ("Did you
+    mean", type names), so it cannot be rebuilt by probing. With tracing, each operation (and
+    each of its SQL statements) is an OpenTelemetry span.
+    """
     extensions: list = [
+        observation_extension(tracing),  # first: wraps everything, sees the shaped errors
         CloseSession,
-        ErrorPolicy,
+        error_policy(mask_suggestions),
         ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
-        limits_extension(limits or QueryLimits()),  # after ValidationCache: measures valid ones
+        limits_extension(limits or QueryLimits()),  # validates (cached), then measures
+        RateLimitExtension,  # after the limits: charges the measured cost
     ]
     if not introspection:
         extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return ReosSchema(
+    schema = ReosSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=NODE_TYPES,
         extensions=extensions,
     )
+    apply_field_timeouts(schema._schema, field_timeout_seconds)
+    return schema

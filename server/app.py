@@ -16,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -29,29 +28,34 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.types import ExecutionResult
 
 from domain.permissions import Principal, Role
 from integrations.extraction import extractor_from_env
 from persistence.database import ShortTenantSession, TenantSession, create_engine
+from persistence.instrumentation import instrument_engine
 from persistence.ratelimit import LoginLimiter, MemoryFailureCounter, RedisFailureCounter
 from persistence.search import backend_from_settings
 from persistence.storage import LocalObjectStore, store_from_settings
 from resolvers.context import Context, Services
 from resolvers.loaders import Loaders
-from schema.extensions import shape_error
 from schema.root import build_schema
+from server import readiness
 from server.alert_consumer import AlertConsumer
 from server.auth import Authenticator, InvalidToken, Passwords, principal_from_header
 from server.body_limit import BodySizeLimitMiddleware
 from server.delivery_worker import alert_workers
 from server.extraction_worker import ExtractionWorker
+from server.graphql_http import GraphQLHTTP
+from server.idempotency import idempotency_store_from
 from server.middleware import RequestIdMiddleware
+from server.persisted_queries import persisted_queries_from
+from server.rate_limit import rate_limiter_from
 from server.search_indexer import indexer_for
+from server.security_headers import SecurityHeadersMiddleware
 from server.settings import Settings
 from server.storage_routes import storage_routes
+from server.tracing import setup_tracing
 from server.valuation_consumer import ValuationConsumer
 from server.websocket import (
     FORBIDDEN,
@@ -73,13 +77,18 @@ GRAPHIQL_PAGE = STATIC_DIR / "graphiql" / "index.html"
 
 
 class GraphQLApp(GraphQL):
-    """Strawberry's ASGI view with our context, and GraphiQL from our own static files."""
+    """Strawberry's view for WebSockets (HTTP is server.graphql_http), and the GraphiQL page."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
-            build_schema(settings.introspection_enabled, settings.query_limits),
+            build_schema(
+                settings.introspection_enabled,
+                settings.query_limits,
+                settings.field_timeout_seconds,
+                mask_suggestions=settings.is_production,
+                tracing=settings.otel_endpoint is not None,
+            ),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
-            allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             keep_alive=settings.ws_ping_seconds > 0,
             keep_alive_interval=settings.ws_ping_seconds or 1,
@@ -87,15 +96,6 @@ class GraphQLApp(GraphQL):
         self.graphql_transport_ws_handler_class = transport_handler(settings.ws_ping_seconds)
         self.graphql_ws_handler_class = LegacyWSHandler
         self.websocket_adapter_class = WebSocketAdapter
-
-    async def process_result(
-        self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:
-        """Errors raised before execution (e.g. cached parsing) get their codes here too."""
-        if result.errors:
-            request_id = request.scope.get("state", {}).get("request_id")
-            result.errors = [shape_error(error, request_id) for error in result.errors]
-        return await super().process_result(request, result)
 
     async def on_ws_connect(self, context: Context) -> None:
         """The token comes in connection_init and is verified before anything else runs.
@@ -209,30 +209,8 @@ async def health(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    """Ready when the database (as the app role) and pub/sub answer."""
-    checks: dict[str, str] = {}
-    services: Services = request.app.state.services
-    try:
-        async with services.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception:
-        logger.warning("readiness: database unreachable", exc_info=True)
-        checks["database"] = "unavailable"
-    redis = request.app.state.redis
-    if redis is None:
-        checks["pubsub"] = "ok (in-memory)"
-    else:
-        try:
-            await redis.ping()
-            checks["pubsub"] = "ok"
-        except Exception:
-            logger.warning("readiness: redis unreachable", exc_info=True)
-            checks["pubsub"] = "unavailable"
-    healthy = all(value.startswith("ok") for value in checks.values())
-    return JSONResponse(
-        {"status": "ready" if healthy else "unavailable", **checks}, 200 if healthy else 503
-    )
+    """Each dependency on its own, checked concurrently with a timeout (server/readiness.py)."""
+    return await readiness.ready(request)
 
 
 async def metrics(request: Request) -> Response:
@@ -248,11 +226,21 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
     """The app, connecting to PostgreSQL as the application role at database_url."""
     settings.check()
     graphql = GraphQLApp(settings)
+    http = GraphQLHTTP(
+        graphql.schema,
+        batching=settings.batching_enabled,
+        max_batch=settings.batch_max_operations,
+        request_timeout=settings.request_timeout_seconds,
+        mask_suggestions=settings.is_production,
+        graphiql=graphql.render_graphql_ide if settings.graphiql_enabled else None,
+    )
     storage = store_from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(database_url, pool_size=settings.db_pool_size)
+        instrument_engine(engine)
+        stop_tracing = setup_tracing(settings)
         redis = None
         if settings.redis_url:
             import redis.asyncio as redis_asyncio
@@ -310,6 +298,9 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             active_users=active_users(engine, settings.ws_recheck_seconds * 0.9),
             allow_private_webhooks=not settings.is_production,
             search=search,
+            rate_limiter=rate_limiter_from(redis, settings),
+            idempotency=idempotency_store_from(redis, settings),
+            persisted_queries=persisted_queries_from(engine, redis, settings),
         )
         try:
             yield
@@ -325,9 +316,10 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
             await engine.dispose()
             if redis is not None:
                 await redis.aclose()
+            await asyncio.to_thread(stop_tracing)
 
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", http.handle, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/health", health),
         Route("/ready", ready),
@@ -341,6 +333,7 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         routes.append(Route("/", lambda request: FileResponse(GRAPHIQL_PAGE)))
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
         Middleware(OriginCheckMiddleware, allowed_origins=settings.cors_origins),
         Middleware(
             CORSMiddleware,
@@ -350,9 +343,20 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
                 "authorization",
                 "content-type",
                 "x-request-id",
+                "x-api-key",
+                "idempotency-key",
                 "apollo-require-preflight",
+                "x-apollo-operation-name",
+                "graphql-preflight",
             ],
-            expose_headers=["x-request-id"],
+            expose_headers=[
+                "x-request-id",
+                "retry-after",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+                "idempotent-replayed",
+            ],
             max_age=600,
         ),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
