@@ -21,6 +21,7 @@ from schema.construction import (
 )
 from schema.deal import Deal, DealMutation, DealQuery, Offer, TimelineEntry
 from schema.document import Document, DocumentMutation, DocumentQuery, Photo
+from schema.compiled import compiled_execution
 from schema.extensions import CloseSession, error_policy
 from schema.finance import Account, FinanceMutation, FinanceQuery, Transaction
 from schema.limits import QueryLimits, limits_extension
@@ -107,6 +108,7 @@ def build_schema(
     field_timeout_seconds: float = 0,
     mask_suggestions: bool = False,
     tracing: bool = False,
+    compiled: bool = True,
 ) -> strawberry.Schema:
     """The schema; without introspection, __schema and __type queries fail validation.
 
@@ -121,6 +123,7 @@ def build_schema(
         ParserCache(maxsize=512),
         limits_extension(limits or QueryLimits()),  # validates (cached), then measures
         RateLimitExtension,  # after the limits: charges the measured cost
+        compiled_execution(compiled),  # last: answers covered queries from a cached plan
     ]
     if not introspection:
         extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))

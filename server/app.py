@@ -87,6 +87,7 @@ class GraphQLApp(GraphQL):
                 settings.field_timeout_seconds,
                 mask_suggestions=settings.is_production,
                 tracing=settings.otel_endpoint is not None,
+                compiled=settings.compiled_execution,
             ),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),

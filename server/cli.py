@@ -81,6 +81,8 @@ def cmd_serve(settings: Settings, migrate: bool, seed_if_empty: bool) -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        loop="uvloop",
+        http="httptools",
         timeout_graceful_shutdown=30,
     )
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -144,8 +145,8 @@ async def read_request(request: Request) -> Any:
         )
     raw = await request.body()
     try:
-        return json.loads(raw)
-    except ValueError:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise Refusal(400, "BAD_REQUEST", "The request body is not valid JSON.") from None
 
 
@@ -556,4 +557,4 @@ class GraphQLHTTP:
 
 
 def encode(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(body)

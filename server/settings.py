@@ -95,6 +95,7 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     otel_endpoint: str | None = None
     otel_service_name: str = "reos"
+    compiled_execution: bool = True
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -179,6 +180,7 @@ class Settings:
             idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
             otel_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
             otel_service_name=env.get("OTEL_SERVICE_NAME") or "reos",
+            compiled_execution=_bool(env, "COMPILED_EXECUTION", True),
             s3_bucket=env.get("S3_BUCKET") or None,
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
             s3_region=env.get("S3_REGION") or None,
