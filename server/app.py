@@ -326,6 +326,9 @@ def create_app(settings: Settings, database_url: str | URL) -> Starlette:
         Route("/ready", ready),
         Route("/metrics", metrics),
         Route("/favicon.ico", favicon),
+        # The live deal dashboard: a static page (no build step) that talks to /graphql.
+        Route("/dashboard", lambda request: FileResponse(STATIC_DIR / "dashboard" / "index.html")),
+        Mount("/dashboard", StaticFiles(directory=STATIC_DIR / "dashboard", html=True)),
     ]
     if isinstance(storage, LocalObjectStore):
         routes += storage_routes(storage)
