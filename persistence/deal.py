@@ -25,7 +25,7 @@ OFFER_COLUMNS = list(offers.c)
 TIMELINE_COLUMNS = list(timeline_entries.c)
 
 
-DEAL_SORT = SortKey(deals.c.created_at, deals.c.id, True, parse_timestamp)
+DEAL_SORT = SortKey(deals.c.created_at, deals.c.id, True, parse_timestamp, nullable=False)
 TIMELINE_SORT = SortKey(timeline_entries.c.seq, timeline_entries.c.id, True, int)
 
 

@@ -23,10 +23,12 @@ class SortKey:
     descending: bool
     parse: Callable[[str], Any]
     parse_id: Callable[[str], Any] = UUID
+    nullable: bool = True  # False for NOT NULL columns: a plain order an index can serve
 
     def order_by(self) -> list[ColumnElement[Any]]:
         direction = (lambda c: c.desc()) if self.descending else (lambda c: c.asc())
-        return [self.column.is_(None).asc(), direction(self.column), direction(self.id_column)]
+        plain = [direction(self.column), direction(self.id_column)]
+        return [self.column.is_(None).asc(), *plain] if self.nullable else plain
 
     def after(self, value: Any, row_id: Any) -> ColumnElement[bool]:
         """Rows strictly after (value, row_id) in this order."""
@@ -34,6 +36,8 @@ class SortKey:
         if value is None:
             return and_(self.column.is_(None), beyond_id)
         beyond_value = self.column < value if self.descending else self.column > value
+        if not self.nullable:
+            return or_(beyond_value, and_(self.column == value, beyond_id))
         return or_(self.column.is_(None), beyond_value, and_(self.column == value, beyond_id))
 
     def cursor(self, value: Any, row_id: Any) -> str:

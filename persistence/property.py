@@ -67,6 +67,7 @@ def _money(raw: str) -> Decimal:
     return value
 
 
+NOT_NULL_SORTS = {"created_at", "updated_at"}  # NOT NULL in the table: no nulls-last term
 SORTS = {
     "LIST_PRICE": ("list_price", _money),
     "LISTED_DATE": ("listing_contract_date", date.fromisoformat),
@@ -78,7 +79,8 @@ SORTS = {
 def sort_key(field_name: str, descending: bool) -> SortKey:
     """The keyset sort for an order field."""
     column_name, parse = SORTS[field_name]
-    return SortKey(properties.c[column_name], properties.c.id, descending, parse)
+    nullable = column_name not in NOT_NULL_SORTS
+    return SortKey(properties.c[column_name], properties.c.id, descending, parse, nullable=nullable)
 
 
 def to_property(row: Any) -> Property:

@@ -48,6 +48,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path
 from strawberry.extensions import SchemaExtension
+from strawberry.types.arguments import convert_arguments
 
 logger = logging.getLogger("reos.compiled")
 
@@ -59,12 +60,25 @@ class NotCovered(Exception):
     """The compiled run cannot answer exactly as normal execution would."""
 
 
+@dataclass(frozen=True)
+class DirectCall:
+    """A resolver with no field extensions, called without Strawberry's per-call wrapper."""
+
+    field: Any  # the StrawberryField
+    function: Any
+    passes_self: bool
+    parent_name: str | None
+    root_name: str | None
+    info_name: str | None
+
+
 @dataclass
 class FieldPlan:
     key: str
     node: FieldNode
     definition: Any = None  # GraphQLField; None for __typename
     attribute: str | None = None  # a plain attribute read
+    direct: DirectCall | None = None
     typename: str | None = None
     child: ObjectPlan | None = None
     return_type: Any = None
@@ -93,6 +107,28 @@ def _is_plain(definition: Any) -> str | None:
     if getattr(strawberry_field, "permission_classes", None):
         return None
     return strawberry_field.python_name
+
+
+def _direct_call(definition: Any) -> DirectCall | None:
+    """How to call a field's resolver directly, when nothing wraps it but Strawberry itself."""
+    strawberry_field = (definition.extensions or {}).get(DEFINITION)
+    resolver = getattr(strawberry_field, "base_resolver", None)
+    if resolver is None or strawberry_field.extensions:
+        return None
+    if getattr(strawberry_field, "permission_classes", None):
+        return None
+
+    def name(parameter: Any) -> str | None:
+        return parameter.name if parameter is not None else None
+
+    return DirectCall(
+        strawberry_field,
+        resolver.wrapped_func,
+        resolver.self_parameter is not None,
+        name(resolver.parent_parameter),
+        name(resolver.root_parameter),
+        name(resolver.info_parameter),
+    )
 
 
 class Planner:
@@ -141,6 +177,8 @@ class Planner:
         if definition is None:
             raise NotCovered
         plan = FieldPlan(key, node, definition, _is_plain(definition))
+        if plan.attribute is None:
+            plan.direct = _direct_call(definition)
         plan.return_type = definition.type
         named = definition.type
         while isinstance(named, (GraphQLNonNull, GraphQLList)):
@@ -153,9 +191,7 @@ class Planner:
         return plan
 
 
-def make_plan(
-    schema: GraphQLSchema, document: Any, operation_name: str | None
-) -> Plan | None:
+def make_plan(schema: GraphQLSchema, document: Any, operation_name: str | None) -> Plan | None:
     """A plan for the document's query operation, or None when it is not covered."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
@@ -199,11 +235,53 @@ class PlanCache:
 class Run:
     """One execution of a plan for one request."""
 
-    def __init__(self, schema: GraphQLSchema, plan: Plan, context: Any, variables: Any) -> None:
-        self.schema = schema
+    def __init__(
+        self,
+        strawberry_schema: Any,
+        plan: Plan,
+        context: Any,
+        variables: Any,
+        field_timeout: float = 0,
+    ) -> None:
+        self.strawberry_schema = strawberry_schema
+        self.schema: GraphQLSchema = strawberry_schema._schema
         self.plan = plan
         self.context = context
         self.variables = variables
+        self.field_timeout = field_timeout
+
+    def direct_calls(
+        self, plan: FieldPlan, parent: GraphQLObjectType, sources: Sequence[Any]
+    ) -> list[Any]:
+        """Call a resolver for every source, its arguments converted once for them all."""
+        direct = plan.direct
+        assert direct is not None
+        config = self.strawberry_schema.config
+        info = config.info_class(_raw_info=self.info(plan, parent), _field=direct.field)
+        raw = get_argument_values(plan.definition, plan.node, self.variables)
+        arguments = convert_arguments(
+            raw,
+            direct.field.arguments,
+            scalar_registry=self.strawberry_schema.schema_converter.scalar_registry,
+            config=config,
+            info=info,
+        )
+        if direct.info_name:
+            arguments[direct.info_name] = info
+        function = direct.function
+        values = []
+        for source in sources:
+            if direct.parent_name or direct.root_name:
+                arguments = dict(arguments)
+                if direct.parent_name:
+                    arguments[direct.parent_name] = source
+                if direct.root_name:
+                    arguments[direct.root_name] = source
+            if direct.passes_self:
+                values.append(function(source, **arguments))
+            else:
+                values.append(function(**arguments))
+        return values
 
     def info(self, plan: FieldPlan, parent: GraphQLObjectType) -> GraphQLResolveInfo:
         return GraphQLResolveInfo(
@@ -237,19 +315,22 @@ class Run:
                 for source, target in zip(sources, targets, strict=True):
                     ready.append((field_plan, target, getattr(source, name)))
             else:
-                info = self.info(field_plan, plan.type)
-                arguments = get_argument_values(
-                    field_plan.definition, field_plan.node, self.variables
-                )
-                resolve = field_plan.definition.resolve
-                for source, target in zip(sources, targets, strict=True):
-                    value = resolve(source, info, **arguments)
+                if field_plan.direct is not None:
+                    values = self.direct_calls(field_plan, plan.type, sources)
+                else:
+                    info = self.info(field_plan, plan.type)
+                    arguments = get_argument_values(
+                        field_plan.definition, field_plan.node, self.variables
+                    )
+                    resolve = field_plan.definition.resolve
+                    values = [resolve(source, info, **arguments) for source in sources]
+                for target, value in zip(targets, values, strict=True):
                     if isawaitable(value):
                         pending.append((field_plan, target, value))
                     else:
                         ready.append((field_plan, target, value))
         if pending:
-            values = await asyncio.gather(*(item[2] for item in pending), return_exceptions=True)
+            values = await self.gather(item[2] for item in pending)
             for (field_plan, target, _), value in zip(pending, values, strict=True):
                 if isinstance(value, BaseException):
                     raise NotCovered from value
@@ -267,6 +348,13 @@ class Run:
                     for field_plan, child_sources, child_targets in children.values()
                 )
             )
+
+    async def gather(self, awaitables: Any) -> list[Any]:
+        """Await a level's resolvers together (within the field timeout, when there is one)."""
+        if self.field_timeout > 0:
+            async with asyncio.timeout(self.field_timeout):
+                return await asyncio.gather(*awaitables, return_exceptions=True)
+        return await asyncio.gather(*awaitables, return_exceptions=True)
 
     def complete(
         self,
@@ -298,15 +386,22 @@ class Run:
         return target
 
 
-async def run_plan(schema: GraphQLSchema, plan: Plan, context: Any, raw_variables: Any) -> dict:
+async def run_plan(
+    strawberry_schema: Any,
+    plan: Plan,
+    context: Any,
+    raw_variables: Any,
+    field_timeout: float = 0,
+) -> dict:
     """The data of a planned query, or NotCovered."""
     variables = get_variable_values(
-        schema, plan.operation.variable_definitions or (), raw_variables or {}
+        strawberry_schema._schema, plan.operation.variable_definitions or (), raw_variables or {}
     )
     if isinstance(variables, list):
         raise NotCovered  # coercion errors: reported by normal execution
     data: dict[str, Any] = {}
-    await Run(schema, plan, context, variables).level(plan.root, [None], [data])
+    run = Run(strawberry_schema, plan, context, variables, field_timeout)
+    await run.level(plan.root, [None], [data])
     return data
 
 
@@ -315,6 +410,7 @@ class CompiledExecution(SchemaExtension):
 
     plans: PlanCache = PlanCache()
     enabled = True
+    field_timeout: float = 0
     runs = 0  # queries answered from a plan, in this process (for tests and metrics)
 
     async def on_execute(self) -> AsyncIterator[None]:
@@ -336,7 +432,9 @@ class CompiledExecution(SchemaExtension):
         pending_access = getattr(context, "pending_access", None)
         logged = len(pending_access) if pending_access is not None else 0
         try:
-            data = await run_plan(execution.schema._schema, plan, context, execution.variables)
+            data = await run_plan(
+                execution.schema, plan, context, execution.variables, self.field_timeout
+            )
         except Exception as exc:  # NotCovered, or anything a resolver raised: run it normally
             if not isinstance(exc, NotCovered):
                 logger.debug("compiled run abandoned", exc_info=True)
@@ -347,9 +445,9 @@ class CompiledExecution(SchemaExtension):
         CompiledExecution.runs += 1
 
 
-def compiled_execution(enabled: bool = True) -> type[CompiledExecution]:
+def compiled_execution(enabled: bool = True, field_timeout: float = 0) -> type[CompiledExecution]:
     return type(
         "CompiledExecution",
         (CompiledExecution,),
-        {"enabled": enabled, "plans": PlanCache()},
+        {"enabled": enabled, "plans": PlanCache(), "field_timeout": field_timeout},
     )

@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 
 from schema.alert import Alert, AlertMutation, AlertQuery
 from schema.auth import AuthMutation, AuthQuery, Tenant, User
+from schema.compiled import compiled_execution
 from schema.construction import (
     Bid,
     ConstructionMutation,
@@ -21,7 +22,6 @@ from schema.construction import (
 )
 from schema.deal import Deal, DealMutation, DealQuery, Offer, TimelineEntry
 from schema.document import Document, DocumentMutation, DocumentQuery, Photo
-from schema.compiled import compiled_execution
 from schema.extensions import CloseSession, error_policy
 from schema.finance import Account, FinanceMutation, FinanceQuery, Transaction
 from schema.limits import QueryLimits, limits_extension
@@ -123,7 +123,7 @@ def build_schema(
         ParserCache(maxsize=512),
         limits_extension(limits or QueryLimits()),  # validates (cached), then measures
         RateLimitExtension,  # after the limits: charges the measured cost
-        compiled_execution(compiled),  # last: answers covered queries from a cached plan
+        compiled_execution(compiled, field_timeout_seconds),  # last: plans covered queries
     ]
     if not introspection:
         extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
