@@ -41,7 +41,8 @@ schema: install
 	$(BIN)/reos export-schema > schema.graphql
 
 bench: install-test
-	$(BIN)/python bench/bench_api.py
+	npm --prefix bench/postgraphile ls --all >/dev/null 2>&1 || npm --prefix bench/postgraphile ci --no-audit --no-fund
+	$(BIN)/python -m bench
 
 lock: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'

@@ -1,0 +1,1 @@
+"""Benchmarks (see README.md); `python -m bench` runs ours vs PostGraphile."""
