@@ -28,7 +28,8 @@ DASHBOARD = """query Dashboard { properties(first: 50) { totalCount
     address { unparsedAddress city stateOrProvince postalCode }
     deals(first: 20) { totalCount edges { node { id name status strategy purchasePrice arv
       expectedProfit allowedTransitions
-      offers { id amount status party earnestMoney contingencies closingDate expiresAt } } } } } } } }"""
+      offers { id amount status party earnestMoney contingencies closingDate expiresAt }
+    } } } } } } }"""
 
 DEAL_DETAIL = """query DealDetail($first: Int!) { deals(first: $first) { edges { node {
   __typename id name status assumptions

@@ -13,7 +13,6 @@ header `apollo-require-preflight: true`, as a browser client must (see audit.mjs
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +20,8 @@ from typing import Any
 
 import pytest
 
-from server.settings import DEVELOPMENT_JWT_SECRET
 from tests.conftest import APP_PASSWORD
-from tests.support.processes import ServerProcess
+from tests.support.processes import ServerProcess, node_with_packages, server_env
 
 AUDIT_DIR = Path(__file__).resolve().parents[1] / "support" / "graphql_http_audit"
 AUDIT_PACKAGE = AUDIT_DIR / "node_modules" / "graphql-http" / "package.json"
@@ -35,38 +33,14 @@ EXPECTED_SHOULD_FAILURES: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    """node, with the audit's locked node_modules (`npm ci` the first time).
-
-    Skips only when node or npm is not on PATH.
-    """
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip(
-            "node and npm are needed to run graphql-http (tests/support/graphql_http_audit)"
-        )
-    if not AUDIT_PACKAGE.is_file():
-        install = subprocess.run(
-            [npm, "ci", "--prefix", str(AUDIT_DIR), "--no-audit", "--no-fund"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
-    return node
+    """node, with the audit's locked node_modules."""
+    return node_with_packages(AUDIT_DIR, AUDIT_PACKAGE, "the graphql-http audit")
 
 
 @pytest.fixture(scope="module")
 def server(owner_url: str, redis_url: str) -> Iterator[ServerProcess]:
     """A real `reos serve` (every setting the audits rely on explicit)."""
-    env = {
-        "DATABASE_URL": owner_url,
-        "APP_DB_PASSWORD": APP_PASSWORD,
-        "APP_DATABASE_URL": "",
-        "REDIS_URL": redis_url,
-        "JWT_SECRET": DEVELOPMENT_JWT_SECRET,
-        "CORS_ORIGINS": "",
-        "RUN_RELAY": "false",
-    }
+    env = server_env(owner_url, APP_PASSWORD, redis_url, RUN_RELAY="false")
     with ServerProcess(env, name="graphql-http-audit", ready_timeout=60) as process:
         yield process
 

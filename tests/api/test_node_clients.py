@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import queue
-import shutil
 import subprocess
 import threading
 import time
@@ -29,9 +28,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server.settings import DEVELOPMENT_JWT_SECRET
 from tests.conftest import APP_PASSWORD, DEMO_PASSWORD
-from tests.support.processes import ServerProcess
+from tests.support.processes import ServerProcess, node_with_packages, server_env
 
 CLIENTS_DIR = Path(__file__).resolve().parents[1] / "support" / "node_clients"
 INSTALLED = CLIENTS_DIR / "node_modules" / ".package-lock.json"
@@ -50,36 +48,14 @@ COMMENT = """mutation($d: ID!, $b: String!) { timelineCommentAdd(dealId: $d, bod
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    """node, with the clients' locked node_modules (`npm ci` the first time)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to run the clients (tests/support/node_clients)")
-    if not INSTALLED.is_file():
-        install = subprocess.run(
-            [npm, "ci", "--prefix", str(CLIENTS_DIR), "--no-audit", "--no-fund"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
-    return node
+    """node, with the clients' locked node_modules."""
+    return node_with_packages(CLIENTS_DIR, INSTALLED, "the client tests")
 
 
 @pytest.fixture(scope="module")
 def server(owner_url: str, redis_url: str) -> Iterator[ServerProcess]:
     """One real `reos serve` running the relay, so subscription events flow."""
-    env = {
-        "DATABASE_URL": owner_url,
-        "APP_DB_PASSWORD": APP_PASSWORD,
-        "APP_DATABASE_URL": "",
-        "REDIS_URL": redis_url,
-        "JWT_SECRET": DEVELOPMENT_JWT_SECRET,
-        "CORS_ORIGINS": "",
-        "RUN_RELAY": "true",
-        "ACCESS_TOKEN_TTL_SECONDS": "900",
-        "LOGIN_MAX_FAILURES_PER_EMAIL": "1000",
-        "LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
-    }
+    env = server_env(owner_url, APP_PASSWORD, redis_url, RUN_RELAY="true")
     with ServerProcess(env, name="node-clients", ready_timeout=60) as process:
         yield process
 

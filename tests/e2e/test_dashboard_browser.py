@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 import uuid
@@ -28,9 +27,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from server.settings import DEVELOPMENT_JWT_SECRET
 from tests.conftest import APP_PASSWORD, DEMO_PASSWORD
-from tests.support.processes import REPO_ROOT, ServerProcess
+from tests.support.processes import REPO_ROOT, ServerProcess, node_with_packages, server_env
 
 BROWSER_DIR = REPO_ROOT / "tests" / "support" / "browser"
 SCRIPT = BROWSER_DIR / "dashboard.mjs"
@@ -106,38 +104,15 @@ def ok(payload: dict[str, Any], field: str) -> Any:
 @pytest.fixture(scope="module")
 def node() -> str:
     """node, with the locked playwright-core installed; skips without node, npm or Chromium."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed for the browser test (tests/support/browser)")
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} is needed for the browser test")
-    if not PLAYWRIGHT_PACKAGE.is_file():
-        install = subprocess.run(
-            [npm, "ci", "--prefix", str(BROWSER_DIR), "--no-audit", "--no-fund"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
-    return node
+    return node_with_packages(BROWSER_DIR, PLAYWRIGHT_PACKAGE, "the browser test")
 
 
 @pytest.fixture(scope="module")
 def server(owner_url: str, redis_url: str) -> Iterator[ServerProcess]:
     """`reos serve` with the relay (subscriptions) and workers (BID_RECEIVED alerts) on."""
-    env = {
-        "DATABASE_URL": owner_url,
-        "APP_DB_PASSWORD": APP_PASSWORD,
-        "APP_DATABASE_URL": "",
-        "REDIS_URL": redis_url,
-        "JWT_SECRET": DEVELOPMENT_JWT_SECRET,
-        "CORS_ORIGINS": "",
-        "RUN_RELAY": "true",
-        "RUN_WORKERS": "true",
-        "ACCESS_TOKEN_TTL_SECONDS": "900",
-        "LOGIN_MAX_FAILURES_PER_EMAIL": "1000",
-        "LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
-    }
+    env = server_env(owner_url, APP_PASSWORD, redis_url, RUN_RELAY="true", RUN_WORKERS="true")
     with ServerProcess(env, name="dashboard", ready_timeout=60) as process:
         yield process
 

@@ -390,3 +390,43 @@ class GraphQLWebSocket:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.connection.close()
+
+
+def node_with_packages(package_dir: Path, installed: Path, purpose: str) -> str:
+    """`node`, with package_dir's locked node_modules (`npm ci` the first time).
+
+    Skips the calling test when node or npm is not on PATH; `installed` is a file that exists
+    once the packages are in place.
+    """
+    import pytest
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip(f"node and npm are needed for {purpose} ({package_dir.name})")
+    if not installed.is_file():
+        install = subprocess.run(
+            [npm, "ci", "--prefix", str(package_dir), "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
+    return node
+
+
+def server_env(owner_url: str, app_password: str, redis_url: str, **settings: str) -> dict:
+    """The settings a test server relies on, explicit (nothing inherited decides)."""
+    from server.settings import DEVELOPMENT_JWT_SECRET
+
+    return {
+        "DATABASE_URL": owner_url,
+        "APP_DB_PASSWORD": app_password,
+        "APP_DATABASE_URL": "",
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": DEVELOPMENT_JWT_SECRET,
+        "CORS_ORIGINS": "",
+        "ACCESS_TOKEN_TTL_SECONDS": "900",
+        "LOGIN_MAX_FAILURES_PER_EMAIL": "1000",
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
+        **settings,
+    }
