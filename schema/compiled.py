@@ -41,9 +41,11 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path
@@ -90,11 +92,12 @@ class ObjectPlan:
     fields: list[FieldPlan] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Plan:
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     root: ObjectPlan
+    json: Any = None  # a JsonPlan when PostgreSQL can build the whole answer
 
 
 def _is_plain(definition: Any) -> str | None:
@@ -208,7 +211,9 @@ def make_plan(schema: GraphQLSchema, document: Any, operation_name: str | None) 
         root = Planner(schema, fragments).object(operation.selection_set, schema.query_type)
     except NotCovered:
         return None
-    return Plan(operation, fragments, root)
+    plan = Plan(operation, fragments, root)
+    plan.json = make_json_plan(schema, plan)
+    return plan
 
 
 class PlanCache:
@@ -399,6 +404,11 @@ async def run_plan(
     )
     if isinstance(variables, list):
         raise NotCovered  # coercion errors: reported by normal execution
+    if plan.json is not None:
+        try:
+            return await run_json_plan(plan.json, context, variables)
+        except NotCovered:
+            pass
     data: dict[str, Any] = {}
     run = Run(strawberry_schema, plan, context, variables, field_timeout)
     await run.level(plan.root, [None], [data])
@@ -412,6 +422,7 @@ class CompiledExecution(SchemaExtension):
     enabled = True
     field_timeout: float = 0
     runs = 0  # queries answered from a plan, in this process (for tests and metrics)
+    json_runs = 0  # of those, answered as one JSON document built by PostgreSQL
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
@@ -451,3 +462,276 @@ def compiled_execution(enabled: bool = True, field_timeout: float = 0) -> type[C
         (CompiledExecution,),
         {"enabled": enabled, "plans": PlanCache(), "field_timeout": field_timeout},
     )
+
+
+# ------------------------------------------------------------------ answers built by PostgreSQL
+
+SAME_ROW = {("Property", "address")}  # object fields whose values are columns of the same row
+COMPUTED = {  # resolver fields computed from their row, as SQL ({row} is the row's alias)
+    ("Offer", "status"): (
+        "(CASE WHEN {row}.status = 'PENDING' AND {row}.expires_at <= clock_timestamp() "
+        "THEN 'EXPIRED' ELSE {row}.status END)"
+    ),
+}
+PERMISSIONS = {("Query", "properties"): "properties:read", ("Property", "deals"): "deals:read"}
+DEFAULT_PAGE, MAX_PAGE = 20, 100
+
+
+@dataclass
+class Check:
+    """What to verify in a JSON answer: nulls where the schema forbids them, enum values."""
+
+    key: str
+    non_null: bool
+    enum_names: frozenset[str] | None = None
+    child: list[Check] | None = None
+    many: bool = False
+    connection: bool = False
+
+
+@dataclass
+class JsonPlan:
+    statement: str
+    pages: dict[str, Any]  # SQL parameter -> an IntValueNode's value or a VariableNode's name
+    permissions: set[str]
+    checks: list[Check]
+
+
+class JsonPlanner:
+    """Describe a covered document as one SQL statement returning its JSON answer."""
+
+    def __init__(self, planner: Planner) -> None:
+        self.planner = planner
+        self.pages: dict[str, Any] = {}
+        self.permissions: set[str] = set()
+        self.aliases = 0
+
+    def root(self, operation: OperationDefinitionNode, query_type: GraphQLObjectType) -> JsonPlan:
+        from persistence.json_read import JsonObject
+
+        root, checks = JsonObject(), []
+        for node in self.planner.fields(operation.selection_set, query_type):
+            key = (node.alias or node.name).value
+            if node.name.value == "__typename":
+                root.members.append((key, "'Query'"))
+                continue
+            definition = query_type.fields.get(node.name.value)
+            if definition is None:
+                raise NotCovered
+            expression, check = self.relation(query_type, node, definition, None)
+            root.members.append((key, expression))
+            checks.append(check)
+        statement = f"SELECT CAST({root.sql()} AS text)"
+        return JsonPlan(statement, self.pages, self.permissions, checks)
+
+    def relation(
+        self, parent: GraphQLObjectType, node: FieldNode, definition: Any, parent_alias: str | None
+    ) -> tuple[str, Check]:
+        from persistence.json_read import RELATIONS, rows_json
+
+        relation = RELATIONS.get((parent.name, node.name.value))
+        if relation is None:
+            raise NotCovered
+        permission = PERMISSIONS.get((parent.name, node.name.value))
+        if permission:
+            self.permissions.add(permission)
+        key = (node.alias or node.name).value
+        non_null = isinstance(definition.type, GraphQLNonNull)
+        named = _unwrap(definition.type)
+        self.aliases += 1
+        alias = f"r{self.aliases}"
+        connection = "first" in definition.args
+        if connection:
+            limit_param = self.page_parameter(node, definition, alias)
+            node_type, node_selection = self.connection_node(node, named)
+            body, checks = self.object(node_type, node_selection, alias, relation.table)
+            expression = rows_json(relation, alias, parent_alias, body, limit_param, True)
+            return expression, Check(key, non_null, child=checks, connection=True)
+        if definition.args or not isinstance(_strip_non_null(definition.type), GraphQLList):
+            raise NotCovered
+        body, checks = self.object(named, node.selection_set, alias, relation.table)
+        expression = rows_json(relation, alias, parent_alias, body, None, False)
+        return expression, Check(key, non_null, child=checks, many=True)
+
+    def page_parameter(self, node: FieldNode, definition: Any, alias: str) -> str:
+        arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
+        if set(arguments) - {"first"}:
+            raise NotCovered  # filters, orders and cursors are left to normal execution
+        name = f"first_{alias}"
+        value = arguments.get("first")
+        if value is None:
+            self.pages[name] = DEFAULT_PAGE
+        elif isinstance(value, IntValueNode):
+            self.pages[name] = int(value.value)
+        elif isinstance(value, VariableNode):
+            self.pages[name] = ("variable", value.name.value)
+        else:
+            raise NotCovered
+        return name
+
+    def connection_node(self, node: FieldNode, connection_type: Any) -> tuple[Any, Any]:
+        """The node type and selection under `edges { node { ... } }` (nothing else covered)."""
+        if not isinstance(connection_type, GraphQLObjectType) or node.selection_set is None:
+            raise NotCovered
+        edges = self.planner.fields(node.selection_set, connection_type)
+        if len(edges) != 1 or edges[0].name.value != "edges" or edges[0].alias is not None:
+            raise NotCovered
+        edge_type = _unwrap(connection_type.fields["edges"].type)
+        inner = self.planner.fields(edges[0].selection_set, edge_type)
+        if len(inner) != 1 or inner[0].name.value != "node" or inner[0].alias is not None:
+            raise NotCovered
+        return _unwrap(edge_type.fields["node"].type), inner[0].selection_set
+
+    def object(
+        self, type_: Any, selection_set: Any, alias: str, table: str
+    ) -> tuple[Any, list[Check]]:
+        from persistence.json_read import JsonObject
+
+        if not isinstance(type_, GraphQLObjectType) or selection_set is None:
+            raise NotCovered
+        body, checks = JsonObject(), []
+        for node in self.planner.fields(selection_set, type_):
+            key = (node.alias or node.name).value
+            name = node.name.value
+            if name == "__typename":
+                body.members.append((key, f"'{type_.name}'"))
+                continue
+            definition = type_.fields.get(name)
+            if definition is None:
+                raise NotCovered
+            non_null = isinstance(definition.type, GraphQLNonNull)
+            if (type_.name, name) in SAME_ROW:
+                child, child_checks = self.object(
+                    _unwrap(definition.type), node.selection_set, alias, table
+                )
+                body.members.append((key, child.sql()))
+                checks.append(Check(key, non_null, child=child_checks))
+            elif name == "id" and _unwrap(definition.type).name == "ID":
+                global_id = (
+                    f"replace(encode(convert_to('{type_.name}:' || {alias}.id::text, 'UTF8'), "
+                    "'base64'), E'\\n', '')"
+                )
+                body.members.append((key, global_id))
+            elif (type_.name, name) in COMPUTED:
+                computed = COMPUTED[(type_.name, name)].format(row=alias)
+                expression, enum_names = self.enum(_strip_non_null(definition.type), computed)
+                body.members.append((key, expression))
+                checks.append(Check(key, non_null, enum_names))
+            elif _is_plain(definition) is not None:
+                expression, enum_names = self.scalar(definition, alias, table)
+                body.members.append((key, expression))
+                checks.append(Check(key, non_null, enum_names))
+            else:
+                expression, check = self.relation(type_, node, definition, alias)
+                body.members.append((key, expression))
+                checks.append(check)
+        return body, checks
+
+    def enum(self, enum_type: Any, reference: str) -> tuple[str, frozenset[str]]:
+        """The enum value's name for a stored value (unknown values fail the answer's check)."""
+        if not isinstance(enum_type, GraphQLEnumType):
+            raise NotCovered
+        cases = " ".join(
+            f"WHEN '{str(value.value).replace(chr(39), chr(39) * 2)}' THEN '{name}'"
+            for name, value in enum_type.values.items()
+        )
+        expression = f"CASE {reference} {cases} ELSE '#invalid' END"
+        return f"(CASE WHEN {reference} IS NULL THEN NULL ELSE {expression} END)", frozenset(
+            enum_type.values
+        )
+
+    def scalar(self, definition: Any, alias: str, table: str) -> tuple[str, Any]:
+        from sqlalchemy import ARRAY, Boolean, Date, Float, Integer, Numeric, Text
+        from sqlalchemy.types import String
+
+        from persistence.json_read import column_exists, column_type
+
+        column = _is_plain(definition)
+        if column is None or not column_exists(table, column):
+            raise NotCovered
+        sql_type = column_type(table, column)
+        field_type = _strip_non_null(definition.type)
+        reference = f"{alias}.{column}"
+        if isinstance(field_type, GraphQLList):
+            item = _unwrap(field_type)
+            if item.name == "String" and isinstance(sql_type, ARRAY):
+                return reference, None
+            raise NotCovered
+        if isinstance(field_type, GraphQLEnumType):
+            return self.enum(field_type, reference)
+        accepted = {
+            "String": (String, Text),
+            "Int": (Integer,),
+            "Boolean": (Boolean,),
+            "Float": (Float,),
+            "Date": (Date,),
+        }
+        name = field_type.name
+        if name == "Decimal" and isinstance(sql_type, Numeric) and not isinstance(sql_type, Float):
+            return f"({reference})::text", None
+        if name in accepted and isinstance(sql_type, accepted[name]):
+            return reference, None
+        raise NotCovered
+
+
+def _strip_non_null(type_: Any) -> Any:
+    return type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+
+
+def _unwrap(type_: Any) -> Any:
+    while isinstance(type_, (GraphQLNonNull, GraphQLList)):
+        type_ = type_.of_type
+    return type_
+
+
+def make_json_plan(schema: GraphQLSchema, plan: Plan) -> JsonPlan | None:
+    """One statement answering the whole plan, or None when some part is not covered."""
+    if schema.query_type is None:
+        return None
+    try:
+        return JsonPlanner(Planner(schema, plan.fragments)).root(plan.operation, schema.query_type)
+    except NotCovered:
+        return None
+
+
+def check_answer(value: Any, checks: list[Check]) -> None:
+    """NotCovered when the answer has a null the schema forbids, or an unknown enum value."""
+    for check in checks:
+        item = value.get(check.key)
+        if item is None:
+            if check.non_null:
+                raise NotCovered
+            continue
+        if check.enum_names is not None and item not in check.enum_names:
+            raise NotCovered
+        if check.child is None:
+            continue
+        if check.connection:
+            for edge in item["edges"]:
+                check_answer(edge["node"], check.child)
+        elif check.many:
+            for element in item:
+                check_answer(element, check.child)
+        else:
+            check_answer(item, check.child)
+
+
+async def run_json_plan(plan: JsonPlan, context: Any, variables: Any) -> dict:
+    """The data of a plan answered by PostgreSQL in one statement, or NotCovered."""
+    from persistence.json_read import read_json
+
+    principal = getattr(context, "principal", None)
+    if principal is None or not all(principal.can(p) for p in plan.permissions):
+        raise NotCovered  # normal execution reports UNAUTHENTICATED / FORBIDDEN
+    params: dict[str, Any] = {"tenant_id": str(principal.tenant_id)}
+    for name, source in plan.pages.items():
+        value = variables.coerced.get(source[1]) if isinstance(source, tuple) else source
+        if value is None:
+            value = DEFAULT_PAGE
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_PAGE:
+            raise NotCovered  # invalid or empty pages: normal execution answers them
+        params[name] = value
+    data = await read_json(context.session, plan.statement, params)
+    check_answer(data, plan.checks)
+    CompiledExecution.json_runs += 1
+    return data

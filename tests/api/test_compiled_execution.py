@@ -53,7 +53,23 @@ ALIASES_AND_VARIABLES = """query Page($n: Int = 3, $after: String) {
   alerts(first: 10) { totalCount edges { node { id kind title readAt } } }
 }"""
 
+PIPELINE = """query Pipeline($n: Int) { __typename
+  properties(first: $n) { edges { node { __typename id listingId listPrice standardStatus
+    propertyType features bedroomsTotal bathroomsTotalInteger livingArea yearBuilt latitude
+    longitude daysOnMarket closeDate
+    place: address { unparsedAddress city stateOrProvince postalCode countyOrParish }
+    deals(first: 3) { edges { node { id name status strategy purchasePrice arv
+      estimatedRepairs offers { id amount status party earnestMoney contingencies note
+        closingDate } } } } } } } }"""
+
+JSON_COVERED = {"pipeline", "pipeline, first 1", "pipeline, first 100"}
+
 CORPUS = {
+    "pipeline": (PIPELINE, {"n": 50}, True),
+    "pipeline, first 1": (PIPELINE, {"n": 1}, True),
+    "pipeline, first 100": (PIPELINE, {"n": 100}, True),
+    "pipeline, first 0 falls back": (PIPELINE, {"n": 0}, True),
+    "pipeline, first 101 falls back": (PIPELINE, {"n": 101}, False),
     "dashboard": (DASHBOARD, None, True),
     "deal detail": (DEAL_DETAIL, {"first": 3}, True),
     "fragments": (FRAGMENTS, None, True),
@@ -92,7 +108,7 @@ def test_compiled_and_normal_execution_answer_the_same(
 ) -> None:
     query, variables, covered = CORPUS[name]
     token = api.token(user) if user else None
-    runs = compiled_runs()
+    runs, json_runs = compiled_runs(), CompiledExecution.json_runs
     fast = answer(client, token, query, variables)
     slow = answer(normal, token, query, variables)
     assert fast == slow
@@ -100,6 +116,8 @@ def test_compiled_and_normal_execution_answer_the_same(
     if covered and user in (ADMIN, OTHER):
         assert compiled_runs() == runs + 1, "expected the compiled path"
         assert data and "errors" not in fast["body"]
+        taken = CompiledExecution.json_runs == json_runs + 1
+        assert taken == (name in JSON_COVERED), "expected the one-statement JSON answer"
     if not covered:
         assert compiled_runs() == runs
 
@@ -117,3 +135,15 @@ def test_the_dashboard_costs_the_same_statements_either_way(
 
 def compiled_runs() -> int:
     return CompiledExecution.runs
+
+
+def test_a_covered_nested_list_is_one_statement(
+    client: TestClient, api: Api, count_statements
+) -> None:
+    token = api.token(ADMIN)
+    answer(client, token, PIPELINE, {"n": 50})
+    before = count_statements.count
+    body = answer(client, token, PIPELINE, {"n": 50})["body"]
+    assert len(body["data"]["properties"]["edges"]) > 0
+    # The tenant scope of the read transaction, then the answer as one JSON document.
+    assert count_statements.count - before == 2
