@@ -10,9 +10,9 @@ the cost of what it selects by its page size (the given `first`, else the defaul
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -256,7 +256,27 @@ def count_directives(document: DocumentNode) -> int:
     return count
 
 
-@lru_cache(maxsize=512)
+class DocumentCache:
+    """Results per parsed document, by identity: the parser cache hands out the same document
+    object for the same text, and hashing a document walks its whole tree."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._entries: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+
+    def get(self, document: Any, compute: Any) -> Any:
+        key = id(document)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is document:
+            self._entries.move_to_end(key)
+            return entry[1]
+        value = compute()
+        self._entries[key] = (document, value)  # holding the document keeps its id unique
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+
 def _document_errors(document: DocumentNode, max_directives: int) -> list[GraphQLError]:
     found = count_directives(document)
     if found <= max_directives:
@@ -277,6 +297,7 @@ class QueryLimitsExtension(ValidationCache):
     """
 
     limits = QueryLimits()
+    checked = DocumentCache()  # validation and directive errors by document (one per schema)
 
     def __init__(self) -> None:
         super().__init__(maxsize=512)
@@ -288,11 +309,14 @@ class QueryLimitsExtension(ValidationCache):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        errors = _document_errors(document, self.limits.max_directives)
-        if not errors:
-            errors = self.cached_validate_document(
-                context.schema._schema, document, context.validation_rules
-            )
+        schema, rules = context.schema._schema, context.validation_rules
+        errors = self.checked.get(
+            document,
+            lambda: (
+                _document_errors(document, self.limits.max_directives)
+                or self.cached_validate_document(schema, document, rules)
+            ),
+        )
         if not errors:
             shape = measure_request(
                 context.schema._schema,
@@ -310,4 +334,8 @@ class QueryLimitsExtension(ValidationCache):
 
 
 def limits_extension(limits: QueryLimits) -> type[QueryLimitsExtension]:
-    return type("QueryLimitsExtension", (QueryLimitsExtension,), {"limits": limits})
+    return type(
+        "QueryLimitsExtension",
+        (QueryLimitsExtension,),
+        {"limits": limits, "checked": DocumentCache()},
+    )
