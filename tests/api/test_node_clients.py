@@ -25,23 +25,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import APP_PASSWORD, DEMO_PASSWORD
 from tests.support.processes import ServerProcess, node_with_packages, server_env
+from tests.support.server_api import graphql, login, new_deal
 
 CLIENTS_DIR = Path(__file__).resolve().parents[1] / "support" / "node_clients"
 INSTALLED = CLIENTS_DIR / "node_modules" / ".package-lock.json"
 DEMO = "demo@reos.dev"
 SCRIPT_TIMEOUT = 20.0
 
-LOGIN = """mutation($e: String!, $p: String!) {
-  login(email: $e, password: $p) { accessToken errors { code } } }"""
-PROPERTY_CREATE = """mutation($input: PropertyInput!) {
-  propertyCreate(input: $input) { property { id } errors { code } } }"""
-DEAL_CREATE = """mutation($input: DealCreateInput!) {
-  dealCreate(input: $input) { deal { id } errors { code } } }"""
 COMMENT = """mutation($d: ID!, $b: String!) { timelineCommentAdd(dealId: $d, body: $b) {
   entry { id kind message cursor } errors { code } } }"""
 
@@ -63,46 +57,10 @@ def server(owner_url: str, redis_url: str) -> Iterator[ServerProcess]:
 # ---------------------------------------------------------------- HTTP helpers
 
 
-def graphql(
-    server: ServerProcess, query: str, variables: dict[str, Any], token: str | None = None
-) -> dict[str, Any]:
-    """The `data` of a GraphQL POST that must not fail at the top level."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = httpx.post(
-        server.graphql_url,
-        json={"query": query, "variables": variables},
-        headers=headers,
-        timeout=10,
-    )
-    body = response.json()
-    assert response.status_code == 200 and not body.get("errors"), body
-    return body["data"]
-
-
 @pytest.fixture(scope="module")
 def token(server: ServerProcess) -> str:
     """The demo admin's access token, through the `login` mutation."""
-    login = graphql(server, LOGIN, {"e": DEMO, "p": DEMO_PASSWORD})["login"]
-    assert login["errors"] == [] and login["accessToken"], login
-    return login["accessToken"]
-
-
-def new_deal(server: ServerProcess, token: str) -> str:
-    """A new deal on a new property (its timeline holds only what the test posts)."""
-    address = {
-        "streetNumber": "9",
-        "streetName": f"Node {uuid.uuid4().hex[:10]} Street",
-        "city": "Austin",
-        "stateOrProvince": "TX",
-        "postalCode": "78701",
-    }
-    fields = {"address": address, "propertyType": "RESIDENTIAL", "listPrice": "300000"}
-    created = graphql(server, PROPERTY_CREATE, {"input": fields}, token)["propertyCreate"]
-    assert created["errors"] == [], created
-    deal_input = {"propertyId": created["property"]["id"], "strategy": "FLIP"}
-    deal = graphql(server, DEAL_CREATE, {"input": deal_input}, token)["dealCreate"]
-    assert deal["errors"] == [], deal
-    return deal["deal"]["id"]
+    return login(server, DEMO, DEMO_PASSWORD)
 
 
 def comment(server: ServerProcess, token: str, deal_id: str, body: str) -> dict[str, Any]:

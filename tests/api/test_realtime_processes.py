@@ -38,18 +38,13 @@ from tests.support.processes import (
     RedisProcess,
     ServerProcess,
 )
+from tests.support.server_api import graphql, login, new_deal
 
 ADMIN = "demo@reos.dev"
 ANALYST = "analyst@reos.dev"
 VIEWER = "viewer@reos.dev"
 OTHER_TENANT = "other@reos.dev"
 
-LOGIN = """mutation($e: String!, $p: String!) {
-  login(email: $e, password: $p) { accessToken errors { code } } }"""
-PROPERTY_CREATE = """mutation($input: PropertyInput!) {
-  propertyCreate(input: $input) { property { id } errors { code } } }"""
-DEAL_CREATE = """mutation($input: DealCreateInput!) {
-  dealCreate(input: $input) { deal { id } errors { code } } }"""
 COMMENT = """mutation($d: ID!, $b: String!) { timelineCommentAdd(dealId: $d, body: $b) {
   entry { cursor message } errors { code } } }"""
 TIMELINE = """subscription($d: ID!, $s: String) {
@@ -61,47 +56,11 @@ _tokens: dict[str, str] = {}
 # ---------------------------------------------------------------- HTTP helpers
 
 
-def graphql(
-    server: ServerProcess, query: str, variables: dict[str, Any], token: str | None = None
-) -> dict[str, Any]:
-    """The `data` of a GraphQL POST that must not fail at the top level."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = httpx.post(
-        server.graphql_url,
-        json={"query": query, "variables": variables},
-        headers=headers,
-        timeout=10,
-    )
-    body = response.json()
-    assert response.status_code == 200 and not body.get("errors"), body
-    return body["data"]
-
-
 def token_for(server: ServerProcess, email: str) -> str:
     """An access token (cached: every server shares the signing secret)."""
     if email not in _tokens:
-        login = graphql(server, LOGIN, {"e": email, "p": DEMO_PASSWORD})["login"]
-        assert login["errors"] == [] and login["accessToken"], login
-        _tokens[email] = login["accessToken"]
+        _tokens[email] = login(server, email, DEMO_PASSWORD)
     return _tokens[email]
-
-
-def new_deal(server: ServerProcess, token: str) -> str:
-    """A new deal of the token's tenant, on a new property."""
-    address = {
-        "streetNumber": "7",
-        "streetName": f"E2e {uuid.uuid4().hex[:10]} Street",
-        "city": "Austin",
-        "stateOrProvince": "TX",
-        "postalCode": "78701",
-    }
-    fields = {"address": address, "propertyType": "RESIDENTIAL", "listPrice": "300000"}
-    created = graphql(server, PROPERTY_CREATE, {"input": fields}, token)["propertyCreate"]
-    assert created["errors"] == [], created
-    deal_input = {"propertyId": created["property"]["id"], "strategy": "FLIP"}
-    deal = graphql(server, DEAL_CREATE, {"input": deal_input}, token)["dealCreate"]
-    assert deal["errors"] == [], deal
-    return deal["deal"]["id"]
 
 
 def comment(server: ServerProcess, token: str, deal_id: str, body: str) -> str:
